@@ -1,0 +1,37 @@
+# The two set-up commands: `make demo` and `make test` each create .venv and install first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install demo test perf slow lint check clean
+
+$(BIN)/bench: pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/bench
+
+install: $(BIN)/bench
+
+demo: install
+	$(BIN)/python -m bench.demo
+
+test: install
+	$(BIN)/ruff check bench tests
+	$(BIN)/python -m pytest -q
+
+slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+perf: install
+	$(BIN)/python -m pytest -q -s -m perf tests/perf
+
+lint: install
+	$(BIN)/ruff check bench tests
+
+clean:
+	rm -rf .bench

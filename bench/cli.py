@@ -1,0 +1,59 @@
+"""The `bench` command line: parses arguments, calls a stage, prints; the only place that exits."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pkgutil
+import sys
+
+import typer
+
+from bench.errors import BenchError
+
+app = typer.Typer(
+    name="bench",
+    help="pea-bench: corpora, PEA training, generation and evaluation for non-English text-to-image.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
+    """pea-bench command line."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _register_commands() -> None:
+    """Import every module in bench.commands; each adds its commands with register(app)."""
+    import bench.commands as commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"bench.commands.{info.name}")
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit code 2."""
+    # No hub here by default: fail in seconds, not after 24 s of retries (OFFLINE.md).
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        # Standalone mode lets click print its own usage errors (exit 2); ours are BenchError.
+        app()
+    except BenchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+if __name__ == "__main__":
+    main()

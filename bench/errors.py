@@ -1,0 +1,31 @@
+"""Errors a user can fix; the CLI turns them into one line and exit code 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class BenchError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+
+class NotAvailableOffline(BenchError):
+    """Weights or data that are neither cached nor a local folder, while the hub is unreachable."""
+
+
+def closest(value: str, choices: Iterable[str]) -> str | None:
+    """Return the closest choice to `value`, or None when nothing is close."""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
+def unknown_name(kind: str, value: str, choices: Iterable[str], hint: str = "") -> BenchError:
+    """Build the standard error: unknown <kind> 'x'; did you mean 'y'? (hint)."""
+    choices = sorted(choices)
+    message = f"unknown {kind} '{value}'"
+    suggestion = closest(value, choices)
+    if suggestion:
+        message += f"; did you mean '{suggestion}'?"
+    message += f" ({hint})" if hint else f" (known: {', '.join(choices)})"
+    return BenchError(message)

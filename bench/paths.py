@@ -1,0 +1,172 @@
+"""The on-disk layout, atomic writes and locks: the only module that builds artifact paths."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+
+# Where the repository's data lives (prompts/, corpora/, reports/); a checkout, not site-packages.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+
+
+def bench_home() -> Path:
+    """Root for artifacts not meant for git (runs, checkpoints, caches, zoo); BENCH_HOME or ./.bench."""
+    return Path(os.environ.get("BENCH_HOME", ".bench")).resolve()
+
+
+def repo_dir(name: str) -> Path:
+    """A top-level data folder of the project (prompts, corpora, reports); BENCH_<NAME>_DIR overrides it."""
+    override = os.environ.get(f"BENCH_{name.upper()}_DIR")
+    return Path(override).resolve() if override else REPO_ROOT / name
+
+
+def prompts_dir() -> Path:
+    """Where prompt sets live: prompts/<set>/<lang>.jsonl and set.toml."""
+    return repo_dir("prompts")
+
+
+def corpora_dir() -> Path:
+    """Where corpora are built: corpora/<name>/."""
+    return repo_dir("corpora")
+
+
+def reports_dir() -> Path:
+    """Where results, the leaderboard and grids live."""
+    return repo_dir("reports")
+
+
+def runs_dir() -> Path:
+    """Generation runs: one folder per run spec hash."""
+    return bench_home() / "runs"
+
+
+def checkpoints_dir() -> Path:
+    """Training checkpoints: one folder per training run name."""
+    return bench_home() / "checkpoints"
+
+
+def cache_dir(kind: str) -> Path:
+    """Cache of frozen computations of one kind (refstats, text-embeddings, latents, translations)."""
+    return bench_home() / "cache" / safe_id(kind, what="cache kind")
+
+
+def zoo_dir() -> Path:
+    """Tiny offline models, built deterministically on first use."""
+    return bench_home() / "zoo"
+
+
+def safe_id(value: str, what: str = "id") -> str:
+    """Return `value` if it can be used as one path component, else raise; ids from data files pass here."""
+    if not isinstance(value, str) or not _SAFE_ID.match(value) or value in {".", ".."}:
+        raise BenchError(
+            f"{what} {value!r} cannot name a file: use letters, digits, '.', '_' or '-' (at most 200)"
+        )
+    return value
+
+
+def child(parent: Path, name: str, what: str = "id") -> Path:
+    """parent / name after checking that name is one safe component."""
+    return parent / safe_id(name, what)
+
+
+def atomic_write(path: Path, write: Callable[[Path], Any]) -> Path:
+    """Call write(tmp) on a temporary file beside `path`, then rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Atomically write bytes."""
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Atomically write UTF-8 text."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    """Atomically write pretty, key-sorted JSON (stable across runs, diff-friendly)."""
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    """Atomically write one JSON object per line."""
+    text = "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows)
+    return write_text(path, text)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file, turning a missing or broken file into a one-line BenchError."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BenchError(f"{path} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise BenchError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+
+
+class LockHeld(BenchError):
+    """Another live process holds the lock."""
+
+
+@contextlib.contextmanager
+def locked(path: Path, what: str = "this folder") -> Iterator[None]:
+    """Hold an exclusive lock file for the duration; a lock left by a dead process is taken over."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _attempt in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
+        except FileExistsError:
+            if _lock_owner_alive(path):
+                raise LockHeld(
+                    f"{what} is locked by another process ({path}); wait for it or delete the lock if it died"
+                ) from None
+            path.unlink(missing_ok=True)
+    else:  # pragma: no cover - lost a race twice
+        raise LockHeld(f"could not take the lock {path}")
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _lock_owner_alive(path: Path) -> bool:
+    """True when the pid written in the lock file is a running process."""
+    try:
+        pid = int(path.read_text().strip() or "0")
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,34 @@
+"""Shared fixtures: an isolated BENCH_HOME per test and one zoo cache for the whole session."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def zoo_home(tmp_path_factory):
+    """A BENCH_HOME shared by the session so tiny models are built once."""
+    return tmp_path_factory.mktemp("bench_home_shared")
+
+
+@pytest.fixture(autouse=True)
+def _shared_zoo(zoo_home, monkeypatch):
+    """Point BENCH_HOME at the shared session folder unless a test asks for its own."""
+    monkeypatch.setenv("BENCH_HOME", str(zoo_home))
+
+
+@pytest.fixture
+def bench_home(tmp_path, zoo_home, monkeypatch):
+    """A fresh BENCH_HOME for one test, reusing the session's built zoo via a symlink."""
+    home = tmp_path / "bench_home"
+    home.mkdir()
+    (zoo_home / "zoo").mkdir(exist_ok=True)
+    (home / "zoo").symlink_to(zoo_home / "zoo")
+    monkeypatch.setenv("BENCH_HOME", str(home))
+    return home
