@@ -70,10 +70,8 @@ def test_safe_id_rejects_path_tricks(bad):
 
 def test_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path):
     lock = tmp_path / "run.lock"
-    with paths.locked(lock):
-        with pytest.raises(paths.LockHeld):
-            with paths.locked(lock):
-                pass
+    with paths.locked(lock), pytest.raises(paths.LockHeld), paths.locked(lock):
+        pass
     lock.write_text("999999999")  # a pid that cannot be running
     with paths.locked(lock):
         assert lock.read_text() == str(os.getpid())
@@ -81,7 +79,7 @@ def test_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path):
 
 
 def test_language_table_covers_the_required_languages():
-    for code in "en zh ko ja ru it de fr es ar hi th vi".split():
+    for code in ["en", "zh", "ko", "ja", "ru", "it", "de", "fr", "es", "ar", "hi", "th", "vi"]:
         lang = get_language(code)
         assert lang.nllb.split("_")[1] in {"Latn", "Hans", "Hang", "Jpan", "Cyrl", "Arab", "Deva", "Thai"}
     assert get_language("ko").nllb == "kor_Hang"
