@@ -170,3 +170,39 @@ def _lock_owner_alive(path: Path) -> bool:
     except PermissionError:
         return True
     return True
+
+
+# Corpus layout: corpora/<name>/{manifest.json, sample.md, data/part-NNNNN.parquet, .progress/...}
+def corpus_dir(name: str) -> Path:
+    """Folder of the corpus called `name`."""
+    return child(corpora_dir(), name, what="corpus name")
+
+
+def corpus_shard_path(name: str, index: int) -> Path:
+    """Parquet shard `index` of a corpus (its rows come from source chunk `index`)."""
+    return corpus_dir(name) / "data" / f"part-{index:05d}.parquet"
+
+
+def corpus_shard_stats_path(name: str, index: int) -> Path:
+    """Per-shard filter counts; written after the shard, so its presence marks the shard finished."""
+    return corpus_dir(name) / ".progress" / f"part-{index:05d}.json"
+
+
+def corpus_build_config_path(name: str) -> Path:
+    """The build config a corpus folder was started with (a resume must match it)."""
+    return corpus_dir(name) / ".progress" / "build.json"
+
+
+def corpus_manifest_path(name: str) -> Path:
+    """manifest.json of a corpus."""
+    return corpus_dir(name) / "manifest.json"
+
+
+def corpus_sample_path(name: str) -> Path:
+    """sample.md: random pairs for a person to eyeball."""
+    return corpus_dir(name) / "sample.md"
+
+
+def shipped_sample_captions() -> Path:
+    """The hand-written, hand-translated captions shipped in corpora/sample/."""
+    return REPO_ROOT / "corpora" / "sample" / "captions.jsonl"
