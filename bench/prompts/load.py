@@ -1,0 +1,135 @@
+"""Find and load prompt sets and concept tables from paths.prompts_dir()."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import paths
+from bench.config import stable_hash, to_jsonable
+from bench.errors import BenchError, unknown_name
+from bench.prompts.schema import (
+    Concept,
+    Prompt,
+    PromptSet,
+    RowError,
+    SetInfo,
+    parse_concept,
+    parse_prompt,
+    read_jsonl,
+    read_set_info,
+    where,
+)
+
+CONCEPTS_FILE = "concepts.jsonl"
+_HINT = "bench prompts list shows them"
+
+
+def list_prompt_sets() -> list[str]:
+    """Names of the prompt sets: folders under prompts_dir() that hold a set.toml."""
+    root = paths.prompts_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "set.toml").is_file())
+
+
+def set_folder(name: str) -> Path:
+    """The folder of set `name`, or a did-you-mean error naming the known sets."""
+    names = list_prompt_sets()
+    if name not in names:
+        raise unknown_name("prompt set", name, names, _HINT)
+    return paths.child(paths.prompts_dir(), name, what="prompt set")
+
+
+def load_set_info(name: str) -> SetInfo:
+    """The parsed set.toml of set `name`."""
+    return read_set_info(set_folder(name))
+
+
+def has_concepts(name: str) -> bool:
+    """True when the set ships a concept table (and so its prompts carry concepts and confusers)."""
+    return (set_folder(name) / CONCEPTS_FILE).is_file()
+
+
+def read_concept_rows(path: Path) -> list[tuple[int, Concept]]:
+    """(line, Concept) rows of a concept table, ids checked to be safe and unique."""
+    rows: list[tuple[int, Concept]] = []
+    seen: dict[str, int] = {}
+    for line, obj in read_jsonl(path):
+        concept = parse_concept(obj, path, line)
+        _check_id(concept.id, path, line, "concept id")
+        if concept.id in seen:
+            raise RowError(f"{where(path, line)}: duplicate concept id '{concept.id}' (first on line {seen[concept.id]})")
+        seen[concept.id] = line
+        rows.append((line, concept))
+    return rows
+
+
+def load_concepts(set_name: str = "culture") -> dict[str, Concept]:
+    """Concept id -> Concept for a set that ships prompts/<set>/concepts.jsonl."""
+    path = set_folder(set_name) / CONCEPTS_FILE
+    if not path.is_file():
+        raise BenchError(f"prompt set '{set_name}' has no concept table ({path} is missing)")
+    return {c.id: c for _, c in read_concept_rows(path)}
+
+
+def read_prompt_rows(path: Path) -> list[tuple[int, Prompt]]:
+    """(line, Prompt) rows of one language file, ids checked to be safe and unique."""
+    rows: list[tuple[int, Prompt]] = []
+    seen: dict[str, int] = {}
+    for line, obj in read_jsonl(path):
+        prompt = parse_prompt(obj, path, line)
+        _check_id(prompt.id, path, line, "prompt id")
+        if prompt.id in seen:
+            raise RowError(f"{where(path, line)}: duplicate prompt id '{prompt.id}' (first on line {seen[prompt.id]})")
+        seen[prompt.id] = line
+        rows.append((line, prompt))
+    return rows
+
+
+def load_prompt_set(name: str, lang: str) -> PromptSet:
+    """Load set `name` in language `lang`; unknown sets, missing languages and bad rows are one-line errors."""
+    info = load_set_info(name)
+    if lang not in info.languages:
+        raise unknown_name(f"language for prompt set '{name}'", lang, info.languages)
+    folder = set_folder(name)
+    path = folder / f"{paths.safe_id(lang, 'language')}.jsonl"
+    rows = read_prompt_rows(path)
+    if not rows:
+        raise BenchError(f"{path} has no prompts")
+    concepts = load_concepts(name) if (folder / CONCEPTS_FILE).is_file() else {}
+    for line, prompt in rows:
+        for ref in ([prompt.concept] if prompt.concept else []) + list(prompt.confusers):
+            if ref not in concepts:
+                raise RowError(f"{where(path, line)}: unknown concept '{ref}' (not in {folder / CONCEPTS_FILE})")
+    prompts = tuple(p for _, p in rows)
+    used = sorted({c for p in prompts for c in ([p.concept] if p.concept else []) + list(p.confusers)})
+    content = {
+        "name": name,
+        "version": info.version,
+        "lang": lang,
+        "prompts": to_jsonable(prompts),
+        # The labels the culture metric scores against are part of what a number means.
+        "concepts": [to_jsonable(concepts[c]) for c in used],
+    }
+    return PromptSet(
+        name=name,
+        version=info.version,
+        lang=lang,
+        prompts=prompts,
+        content_hash=stable_hash(content, length=16),
+        licence=info.licence,
+        description=info.description,
+    )
+
+
+def reference_images_dir(name: str) -> Path:
+    """Where a public set's reference images live (Prompt.image is relative to this folder)."""
+    return paths.child(paths.references_dir(), name, what="prompt set")
+
+
+def _check_id(value: str, path: Path, line: int, what: str) -> None:
+    """Ids become file names (images/<prompt_id>_<n>.png), so they must be safe path components."""
+    try:
+        paths.safe_id(value, what)
+    except BenchError as exc:
+        raise RowError(f"{where(path, line)}: {exc}") from None

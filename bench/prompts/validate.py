@@ -1,0 +1,231 @@
+"""Check prompt sets: schema, unique ids, concepts and confusers, declared language, counts per category."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import paths
+from bench.errors import BenchError
+from bench.languages import LANGUAGES
+from bench.prompts.load import CONCEPTS_FILE, list_prompt_sets, set_folder
+from bench.prompts.schema import (
+    Concept,
+    Prompt,
+    RowError,
+    SetInfo,
+    parse_concept,
+    parse_prompt,
+    read_set_info,
+    where,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SetReport:
+    """What the validator found in one set: counts, ambiguous language calls and problems."""
+
+    name: str
+    version: str = ""
+    counts: dict[str, int] = field(default_factory=dict)  # language -> prompts
+    categories: dict[str, Counter] = field(default_factory=dict)  # language -> category -> prompts
+    concepts: int = 0
+    ambiguous: list[str] = field(default_factory=list)  # "file:line: detail" lines that passed as close calls
+    problems: list[str] = field(default_factory=list)  # "file:line: message" lines
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def validate_all(names: list[str] | None = None, langid: bool = True) -> list[SetReport]:
+    """Validate the named sets (all sets when None)."""
+    names = list_prompt_sets() if names is None else names
+    if not names:
+        raise BenchError(f"no prompt sets under {paths.prompts_dir()} (a set is a folder with set.toml)")
+    return [validate_set(name, langid=langid) for name in names]
+
+
+def validate_set(name: str, langid: bool = True) -> SetReport:
+    """Run every check on set `name`; problems are collected, not raised, so one run lists them all."""
+    folder = set_folder(name)
+    report = SetReport(name)
+    try:
+        info = read_set_info(folder)
+    except BenchError as exc:
+        report.problems.append(str(exc))
+        return report
+    report.version = info.version
+    for lang in info.languages:
+        if lang not in LANGUAGES:
+            report.problems.append(f"{folder / 'set.toml'}: unknown language '{lang}'")
+    listed = {f"{lang}.jsonl" for lang in info.languages} | {CONCEPTS_FILE}
+    for stray in sorted(p.name for p in folder.glob("*.jsonl") if p.name not in listed):
+        report.problems.append(f"{folder / stray}: not a language listed in set.toml")
+
+    concepts = _check_concepts(folder / CONCEPTS_FILE, report)
+    per_lang: dict[str, list[tuple[int, Prompt]]] = {}
+    for lang in info.languages:
+        path = folder / f"{lang}.jsonl"
+        if not path.is_file():
+            report.problems.append(f"{path}: missing (set.toml lists '{lang}')")
+            continue
+        rows = _parse_rows(path, parse_prompt, report)
+        per_lang[lang] = rows
+        report.counts[lang] = len(rows)
+        report.categories[lang] = Counter(p.category or "-" for _, p in rows)
+        _check_prompts(path, lang, rows, info, concepts, report)
+        if langid and info.checks.langid and lang in LANGUAGES:
+            _check_languages(path, lang, rows, report)
+    if info.checks.parallel:
+        _check_parallel(folder, per_lang, report)
+    return report
+
+
+def _parse_rows(path: Path, parse, report: SetReport) -> list[tuple[int, object]]:
+    """Parse every line, recording a problem per bad line instead of stopping at the first."""
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        report.problems.append(f"{path}: not UTF-8 ({exc.reason})")
+        return rows
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            report.problems.append(f"{where(path, number)}: not valid JSON ({exc.msg} at column {exc.colno})")
+            continue
+        if not isinstance(obj, dict):
+            report.problems.append(f"{where(path, number)}: expected a JSON object")
+            continue
+        try:
+            item = parse(obj, path, number)
+            paths.safe_id(item.id, "id")
+        except RowError as exc:
+            report.problems.append(str(exc))
+            continue
+        except BenchError as exc:
+            report.problems.append(f"{where(path, number)}: {exc}")
+            continue
+        rows.append((number, item))
+    return rows
+
+
+def _duplicates(path: Path, rows, key, what: str, report: SetReport) -> None:
+    """Record rows whose key(item) was already seen."""
+    seen: dict[object, int] = {}
+    for line, item in rows:
+        value = key(item)
+        if value in seen:
+            report.problems.append(f"{where(path, line)}: duplicate {what} (first on line {seen[value]})")
+        else:
+            seen[value] = line
+
+
+def _check_concepts(path: Path, report: SetReport) -> dict[str, Concept]:
+    """Parse the concept table when the set has one; ids unique."""
+    if not path.is_file():
+        return {}
+    rows = _parse_rows(path, parse_concept, report)
+    _duplicates(path, rows, lambda c: c.id, "concept id", report)
+    _duplicates(path, rows, lambda c: (c.culture, c.label_en.casefold()), "concept label_en in its culture", report)
+    report.concepts = len(rows)
+    return {c.id: c for _, c in rows}
+
+
+def _check_prompts(path: Path, lang: str, rows, info: SetInfo, concepts: dict[str, Concept],
+                   report: SetReport) -> None:
+    """Per-row rules: ids, duplicates, normalisation, concepts and confuser groups."""
+    _duplicates(path, rows, lambda p: p.id, "prompt id", report)
+    _duplicates(path, rows, lambda p: " ".join(p.text.casefold().split()), "prompt text", report)
+    language = LANGUAGES.get(lang) if lang in LANGUAGES else None
+    checks = info.checks
+    for line, p in rows:
+        loc = where(path, line)
+        if language is not None and language.normalise(p.text) != p.text:
+            report.problems.append(f"{loc}: text is not normalised (want {language.normalise(p.text)!r})")
+        if lang != "en" and p.text.casefold() == p.text_en.casefold():
+            report.problems.append(f"{loc}: text is the English pivot, not a {lang} text")
+        if not concepts:
+            if p.concept or p.confusers:
+                report.problems.append(f"{loc}: names concepts but the set has no {CONCEPTS_FILE}")
+            continue
+        if not p.concept:
+            report.problems.append(f"{loc}: missing field 'concept' (the set has a {CONCEPTS_FILE})")
+            continue
+        concept = concepts.get(p.concept)
+        if concept is None:
+            report.problems.append(f"{loc}: unknown concept '{p.concept}'")
+            continue
+        if p.category != concept.category:
+            report.problems.append(f"{loc}: category {p.category!r} differs from concept's {concept.category!r}")
+        if checks.concept_culture_is_language and concept.culture != lang:
+            report.problems.append(f"{loc}: concept '{concept.id}' belongs to culture '{concept.culture}', not '{lang}'")
+        _check_confusers(loc, p, concept, concepts, checks, report)
+
+
+def _check_confusers(loc: str, p: Prompt, concept: Concept, concepts: dict[str, Concept], checks,
+                     report: SetReport) -> None:
+    """Confusers exist, are distinct, and are numerous and varied enough for a fair label set."""
+    if len(set(p.confusers)) != len(p.confusers):
+        report.problems.append(f"{loc}: repeated confuser")
+    known = []
+    for ref in p.confusers:
+        if ref == p.concept:
+            report.problems.append(f"{loc}: concept '{ref}' lists itself as a confuser")
+        elif ref not in concepts:
+            report.problems.append(f"{loc}: unknown confuser '{ref}'")
+        else:
+            known.append(concepts[ref])
+    if len(p.confusers) < checks.min_confusers:
+        report.problems.append(f"{loc}: {len(p.confusers)} confusers, want at least {checks.min_confusers}")
+    if checks.confusers_other_culture:
+        for other in known:
+            if other.culture == concept.culture:
+                report.problems.append(f"{loc}: confuser '{other.id}' is of the same culture '{concept.culture}'")
+    cultures = {c.culture for c in known}
+    if len(cultures) < checks.min_confuser_cultures:
+        report.problems.append(
+            f"{loc}: confusers span {len(cultures)} cultures, want at least {checks.min_confuser_cultures}"
+        )
+
+
+def _check_languages(path: Path, lang: str, rows, report: SetReport) -> None:
+    """Each text must be identified as its file's language (close calls are listed, not failed)."""
+    from bench.prompts.langcheck import check_language, script_problem
+
+    for line, p in rows:
+        result = check_language(p.text, lang)
+        if result.status == "wrong":
+            report.problems.append(f"{where(path, line)}: not {lang}: {result.detail}")
+        elif result.status == "ambiguous":
+            report.ambiguous.append(f"{where(path, line)}: {result.detail}")
+        if script_problem(p.text_en, "en"):
+            report.problems.append(f"{where(path, line)}: text_en is not English ({script_problem(p.text_en, 'en')})")
+
+
+def _check_parallel(folder: Path, per_lang: dict[str, list], report: SetReport) -> None:
+    """A parallel set has the same ids in every language and one English pivot per id."""
+    if not per_lang:
+        return
+    reference_lang = "en" if "en" in per_lang else sorted(per_lang)[0]
+    reference = {p.id: p for _, p in per_lang[reference_lang]}
+    for lang, rows in sorted(per_lang.items()):
+        path = folder / f"{lang}.jsonl"
+        ids = {p.id for _, p in rows}
+        for missing in sorted(set(reference) - ids):
+            report.problems.append(f"{path}: missing prompt id '{missing}' (present in {reference_lang}.jsonl)")
+        for line, p in rows:
+            ref = reference.get(p.id)
+            if ref is None:
+                report.problems.append(f"{where(path, line)}: prompt id '{p.id}' not in {reference_lang}.jsonl")
+            elif ref.text_en != p.text_en:
+                report.problems.append(f"{where(path, line)}: text_en differs from {reference_lang}.jsonl for '{p.id}'")
