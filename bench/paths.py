@@ -60,6 +60,11 @@ def cache_dir(kind: str) -> Path:
     return bench_home() / "cache" / safe_id(kind, what="cache kind")
 
 
+def references_dir() -> Path:
+    """Reference images of public prompt sets (their images become FID references): references/<set>/."""
+    return bench_home() / "references"
+
+
 def zoo_dir() -> Path:
     """Tiny offline models, built deterministically on first use."""
     return bench_home() / "zoo"
