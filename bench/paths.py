@@ -211,3 +211,44 @@ def corpus_sample_path(name: str) -> Path:
 def shipped_sample_captions() -> Path:
     """The hand-written, hand-translated captions shipped in corpora/sample/."""
     return REPO_ROOT / "corpora" / "sample" / "captions.jsonl"
+
+
+# Evaluation layout: runs/<id>/features/*.npz (shared by metrics), runs/<id>/scores/<metric>.parquet,
+# runs/<id>/summary.json; reference statistics under cache/refstats; summaries in reports/results.
+RUN_SUMMARY = "summary.json"
+
+
+def run_features_path(run: Path, name: str) -> Path:
+    """Cached features of one extractor or judge for a run: features/<name>.npz."""
+    return Path(run) / "features" / f"{safe_id(name, what='feature name')}.npz"
+
+
+def run_scores_path(run: Path, metric: str, suffix: str = ".parquet") -> Path:
+    """Per-image scores of one metric (.parquet) or its cached result (.json): scores/<metric><suffix>."""
+    return Path(run) / "scores" / f"{safe_id(metric, what='metric name')}{suffix}"
+
+
+def refstats_path(name: str, mode: str, extractor: str, resolution: str | int) -> Path:
+    """Reference statistics file; its name carries every parameter that made it."""
+    stem = "_".join(safe_id(str(part), what="reference statistics field") for part in (name, mode, extractor, resolution))
+    return cache_dir("refstats") / f"{stem}.npz"
+
+
+def results_dir() -> Path:
+    """Committed evaluation summaries, one JSON per run: reports/results/<run-id>.json."""
+    return reports_dir() / "results"
+
+
+def grids_dir() -> Path:
+    """Image grids (the same prompts across systems): reports/grids/."""
+    return reports_dir() / "grids"
+
+
+def checkpoint_dir(name: str) -> Path:
+    """A training run's folder: the latest good adapter at the top, numbered step checkpoints below."""
+    return child(checkpoints_dir(), name, what="checkpoint name")
+
+
+def checkpoint_step_dir(name: str, step: int) -> Path:
+    """The checkpoint a training run wrote at `step` (complete, or absent)."""
+    return checkpoint_dir(name) / "steps" / f"step-{step:08d}"

@@ -1,0 +1,383 @@
+"""Score a run folder: reads the run (and nothing else but reference statistics, judges and the prompt
+set's concept table), writes scores/<metric>.parquet (one row per image) and summary.json, and copies
+the summary to reports/results/<run-id>.json.
+
+Features are computed once per run and extractor (bench.features); each metric's result is cached in
+scores/ under a key of everything that decides it, so re-evaluating a finished run only re-reads files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import paths
+from bench.config import stable_hash, to_jsonable
+from bench.errors import BenchError
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FORMAT = 1
+_REQUIRED = ("prompt_id", "sample", "file")
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What to compute for a run; None picks the default for the run's tier and language."""
+
+    metrics: tuple[str, ...] | None = None  # None: every metric that applies (set metrics need refstats)
+    judge: str | None = None  # multilingual judge (bench.judges)
+    judge_en: str | None = None  # English judge
+    extractor: str | None = None  # FID/KID network (bench.features.EXTRACTORS)
+    mode: str = "clean"  # clean-fid mode: clean, legacy_tensorflow, legacy_pytorch
+    refstats: str | None = None  # name of reference statistics for FID, KID and CMMD
+    copy_to_reports: bool = True
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run folder read and checked: spec, metadata rows sorted by file, image paths."""
+
+    path: Path
+    spec: dict
+    rows: list[dict]
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.path / row["file"] for row in self.rows]
+
+    @property
+    def tier(self) -> str:
+        return self.spec.get("tier", "real")
+
+    @property
+    def lang(self) -> str:
+        return self.spec.get("lang", "en")
+
+    @property
+    def prompt_set(self) -> dict:
+        value = self.spec.get("prompts") or self.spec.get("prompt_set") or {}
+        return value if isinstance(value, dict) else {"name": str(value)}
+
+    @property
+    def system(self) -> str:
+        name = self.spec.get("model_name") or self.spec.get("model")
+        return name if isinstance(name, str) else str((name or {}).get("name", self.id))
+
+
+def read_run(run: Path) -> Run:
+    """Read spec.json and metadata.jsonl; every image the metadata lists must exist (named when not)."""
+    run = Path(run)
+    if not run.is_dir():
+        raise BenchError(f"run folder {run} does not exist")
+    spec = paths.read_json(run / paths.RUN_SPEC)
+    meta = run / paths.RUN_METADATA
+    if not meta.is_file():
+        raise BenchError(f"{meta} does not exist; generate the run first")
+    rows = []
+    for line_no, line in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise BenchError(f"{meta}:{line_no}: not valid JSON ({exc.msg})") from None
+        missing = [k for k in _REQUIRED if k not in row]
+        if missing:
+            raise BenchError(f"{meta}:{line_no}: missing field(s) {', '.join(missing)}")
+        parts = Path(row["file"]).parts
+        if Path(row["file"]).is_absolute() or ".." in parts:
+            raise BenchError(f"{meta}:{line_no}: file {row['file']!r} must be inside the run folder")
+        if not (run / row["file"]).is_file():
+            raise BenchError(f"image {run / row['file']} listed in {meta.name} line {line_no} is missing")
+        row.setdefault("text", "")
+        row.setdefault("text_en", row["text"])
+        rows.append(row)
+    if not rows:
+        raise BenchError(f"{meta} lists no images")
+    rows.sort(key=lambda r: r["file"])  # clean-fid's folder order, so set metrics match it exactly
+    return Run(run, spec, rows)
+
+
+class EvalContext:
+    """What metrics see: the run's rows and files, chosen judges and extractor, shared features, refstats."""
+
+    def __init__(self, run: Run, cfg: EvalConfig) -> None:
+        from bench.features import EXTRACTORS, FID_MODES, RunFeatures
+        from bench.judges import JUDGES, default_english_judge, default_judge
+
+        self.run = run
+        self.rows = run.rows
+        self.files = run.files
+        self.lang = run.lang
+        self.tier = run.tier
+        self.prompt_set = run.prompt_set.get("name", "")
+        self.judge = cfg.judge or default_judge(self.tier, self.lang)
+        self.judge_en = cfg.judge_en or default_english_judge(self.tier)
+        self.extractor = cfg.extractor or ("tiny-inception" if self.tier == "tiny" else "inception")
+        JUDGES.get(self.judge)
+        JUDGES.get(self.judge_en)
+        EXTRACTORS.get(self.extractor)
+        if cfg.mode not in FID_MODES:
+            from bench.errors import unknown_name
+
+            raise unknown_name("FID mode", cfg.mode, FID_MODES)
+        self.mode = cfg.mode
+        self.refstats_name = cfg.refstats
+        self.features = RunFeatures(run.path, self.files, self.mode)
+        self._texts: dict[tuple[str, tuple[str, ...]], tuple[Any, list[bool]]] = {}
+        self._refstats: dict[str, Any] = {}
+        self._concepts = None
+
+    def base_row(self, i: int) -> dict[str, Any]:
+        """The identifying columns of image i's score row."""
+        row = self.rows[i]
+        return {"prompt_id": row["prompt_id"], "sample": int(row["sample"]), "file": row["file"]}
+
+    def judge_info(self, name: str) -> dict[str, Any]:
+        """How a judge is recorded in summaries and cache keys."""
+        from bench.judges import JUDGES
+        from bench.models import zoo
+
+        spec = JUDGES.get(name)
+        info = {"name": spec.name, "model_id": spec.model_id, "kind": spec.kind, "tier": spec.tier}
+        if zoo.is_zoo(spec.model_id):
+            info["zoo_version"] = zoo.COMPONENTS.get(spec.model_id[len(zoo.ZOO_PREFIX):]).version
+        return info
+
+    def context_length(self, judge: str) -> int:
+        """The judge's text context in tokens."""
+        from bench.judges import load_judge
+
+        return load_judge(judge).context_length
+
+    def text_embeddings(self, judge: str, texts: list[str]):
+        """Unit-norm text embeddings by `judge` and, per text, whether it was truncated."""
+        from bench.judges import load_judge
+
+        key = (judge, tuple(texts))
+        if key not in self._texts:
+            loaded = load_judge(judge)
+            emb, _ = loaded.encode_texts(texts)
+            self._texts[key] = (emb, loaded.truncated_flags(texts))
+        return self._texts[key]
+
+    def refstats(self, kind: str):
+        """Reference statistics for 'inception' (FID/KID) or 'judge' (CMMD embeddings by the English judge)."""
+        from bench.refstats import JUDGE_MODE, find_refstats, judge_extractor, load_refstats
+
+        if kind not in self._refstats:
+            if not self.refstats_name:
+                raise BenchError("FID, KID and CMMD need reference statistics: pass --refstats NAME "
+                                 "(bench refstats list shows them)")
+            size = self.run.spec.get("size")
+            if kind == "inception":
+                path = find_refstats(self.refstats_name, self.mode, self.extractor, size)
+            else:
+                path = find_refstats(self.refstats_name, JUDGE_MODE, judge_extractor(self.judge_en), size)
+            self._refstats[kind] = load_refstats(path)
+        return self._refstats[kind]
+
+    def concepts(self) -> dict:
+        """The prompt set's concept table (labels for culture accuracy)."""
+        if self._concepts is None:
+            from bench.prompts import load_concepts
+
+            self._concepts = load_concepts(self.prompt_set)
+        return self._concepts
+
+    def concepts_hash(self) -> str:
+        """Content hash of the concept table, so edited labels invalidate cached accuracies."""
+        return stable_hash(to_jsonable(list(self.concepts().values())))
+
+    def check_needs(self, metric) -> None:
+        """Fail early, before any computing, when a metric's judge, statistics or concepts are missing."""
+        from bench.judges import JUDGES, require_available
+
+        for need in metric.needs:
+            if need == "judge":
+                require_available(JUDGES.get(self.judge))
+            elif need == "judge-en":
+                require_available(JUDGES.get(self.judge_en))
+            elif need == "refstats":
+                self.refstats("inception")
+            elif need == "refstats-judge":
+                self.refstats("judge")
+            elif need == "concepts":
+                self.concepts()
+            elif need == "inception-features":
+                from bench.features import EXTRACTORS
+
+                EXTRACTORS.get(self.extractor).available(self.mode)
+
+
+def choose_metrics(ctx: EvalContext, names: tuple[str, ...] | None) -> tuple[list, dict[str, str]]:
+    """The metrics to compute and, for defaults that do not apply, why they were skipped."""
+    from bench.metrics import get_metric, load_metrics
+
+    if names:
+        metrics = [get_metric(n) for n in names]
+        for m in metrics:
+            why = m.applicable(ctx)
+            if why:
+                raise BenchError(f"metric '{m.name}' cannot score run {ctx.run.id}: {why}")
+        return metrics, {}
+    chosen, skipped = [], {}
+    for _, m in load_metrics().items():
+        why = m.applicable(ctx)
+        if why is None and {"refstats", "refstats-judge"} & set(m.needs) and not ctx.refstats_name:
+            why = "no --refstats given"
+        if why:
+            skipped[m.name] = why
+        else:
+            chosen.append(m)
+    return chosen, skipped
+
+
+def _score_metric(ctx: EvalContext, metric, images_key: str) -> tuple[dict, bool]:
+    """The metric's cached result when its key matches, else compute it and write scores; (result, cached)."""
+    import polars as pl
+
+    key = stable_hash({"metric": metric.name, "version": metric.version, "settings": metric.settings(ctx),
+                       "images": images_key, "rows": ctx.rows}, length=16)
+    cache = paths.run_scores_path(ctx.run.path, metric.name, ".json")
+    table = paths.run_scores_path(ctx.run.path, metric.name)
+    if cache.is_file() and table.is_file():
+        stored = paths.read_json(cache)
+        if stored.get("key") == key:
+            return stored["result"], True
+    result = metric.compute(ctx)
+    data = {"value": result.value, "ci": list(result.ci) if result.ci else None, "n": result.n,
+            "higher_is_better": metric.higher_is_better, "display": metric.display or metric.name,
+            "settings": to_jsonable(metric.settings(ctx)), **to_jsonable(result.extra)}
+    frame = pl.DataFrame(result.rows) if result.rows else pl.DataFrame({"file": []})
+    paths.atomic_write(table, lambda tmp: frame.write_parquet(tmp))
+    paths.write_json(cache, {"key": key, "result": data})
+    return data, False
+
+
+def shared_weight_warnings(ctx: EvalContext) -> list[str]:
+    """Warn when a judge's weights also appear in the system's spec (its text encoder scores itself)."""
+    from bench.judges import JUDGES
+
+    found = sorted({s for s in _strings(ctx.run.spec)})
+    warnings = []
+    for judge in sorted({ctx.judge, ctx.judge_en}):
+        model_id = JUDGES.get(judge).model_id
+        if any(model_id == s or s.endswith(f"/{model_id}") for s in found):
+            warnings.append(f"judge '{judge}' ({model_id}) shares weights with the system's own text encoder; "
+                            "its scores favour this system")
+    return warnings
+
+
+def _strings(value: Any):
+    """Every string inside a nested JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {}
+    for dist in ("pea-bench", "torch", "transformers", "diffusers", "clean-fid", "numpy", "scipy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
+
+
+def _git() -> dict[str, Any]:
+    """The commit of the code that computed the numbers (and whether the tree had local changes)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=paths.REPO_ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "bench"))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": dirty if commit else None}
+
+
+def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
+    """Score every image of a run folder and write scores/, summary.json and reports/results/<run-id>.json."""
+    from bench.features import files_key
+
+    started = time.perf_counter()
+    info = read_run(run)
+    ctx = EvalContext(info, cfg)
+    metrics, skipped = choose_metrics(ctx, cfg.metrics)
+    for metric in metrics:
+        ctx.check_needs(metric)
+    images_key = files_key(info.files)
+    results, timings = {}, {}
+    for metric in metrics:
+        t0 = time.perf_counter()
+        results[metric.name], cached = _score_metric(ctx, metric, images_key)
+        timings[metric.name] = {"seconds": round(time.perf_counter() - t0, 4), "cached": cached}
+        log.info("%s = %s%s", metric.name, results[metric.name]["value"], " (cached)" if cached else "")
+    warnings = shared_weight_warnings(ctx)
+    for name, result in results.items():
+        if result.get("truncated_prompts"):
+            warnings.append(f"{name}: {result['truncated_prompts']} of {result['prompts']} prompts were longer "
+                            f"than the judge's {result['context_length']} tokens and were truncated")
+    if info.tier == "tiny":
+        warnings.append("tiny offline models: the numbers are honest but meaningless")
+    used_judges = sorted({r["settings"]["judge"]["name"] for r in results.values() if "judge" in r["settings"]})
+    refstats = {r["settings"]["refstats"]["file"]: r["settings"]["refstats"] for r in results.values()
+                if "refstats" in r["settings"]}
+    summary = {
+        "format": SUMMARY_FORMAT,
+        "run_id": info.id,
+        "system": info.system,
+        "tier": info.tier,
+        "prompt_set": info.prompt_set,
+        "lang": info.lang,
+        "n_images": len(info.rows),
+        "n_prompts": len({r["prompt_id"] for r in info.rows}),
+        "metrics": results,
+        "skipped": skipped,
+        "judges": {name: ctx.judge_info(name) for name in used_judges},
+        "refstats": [refstats[k] for k in sorted(refstats)],
+        "warnings": warnings,
+        "spec": info.spec,
+        "versions": _versions(),
+        "git": _git(),
+        "device": "cpu",
+        "timings": {
+            "evaluated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "total_seconds": round(time.perf_counter() - started, 4),
+            "metrics": timings,
+            "features_computed": list(ctx.features.computed),
+        },
+    }
+    paths.write_json(info.path / paths.RUN_SUMMARY, summary)
+    if cfg.copy_to_reports:
+        paths.write_json(paths.results_dir() / f"{info.id}.json", summary)
+    return summary
+
+
+def evaluate(gen_cfg, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
+    """Generate whatever images of the run `gen_cfg` (a bench.generate.GenerateConfig) are missing, then score it."""
+    from bench.generate import generate
+
+    return evaluate_run(generate(gen_cfg), cfg)

@@ -1,0 +1,115 @@
+"""Metrics: one file each, each declaring its name, direction and needs; looked up in METRICS by name.
+
+A metric is a small object with `name`, `higher_is_better`, `needs` (what evaluation must make ready:
+"judge", "judge-en", "inception-features", "refstats", "concepts") and `compute(ctx) -> MetricResult`,
+where ctx is bench.evaluate.EvalContext. Plug a new one in with `@register_metric` in a module listed in
+_METRIC_MODULES (or imported before evaluation runs).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from bench.registry import Registry
+
+NEEDS = ("judge", "judge-en", "inception-features", "refstats", "refstats-judge", "concepts")
+N_BOOTSTRAP = 1000
+BOOTSTRAP_SEED = 0
+
+
+@dataclass
+class MetricResult:
+    """A metric's value over the run, its 95% CI (None where none is defined), n, and one row per image."""
+
+    value: float | None
+    n: int
+    ci: tuple[float, float] | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Metric:
+    """Base class: subclasses set the class attributes and implement compute (and applicable when partial)."""
+
+    name: ClassVar[str]
+    higher_is_better: ClassVar[bool]
+    needs: ClassVar[tuple[str, ...]] = ()
+    display: ClassVar[str] = ""  # a short column title for reports
+    version: ClassVar[int] = 1  # bump when the computation changes, so cached scores are recomputed
+
+    def applicable(self, ctx) -> str | None:
+        """None when the metric can score this run, else why not (e.g. a prompt set without concepts)."""
+        return None
+
+    def settings(self, ctx) -> dict[str, Any]:
+        """Everything besides the images that decides the value (judges, extractor, statistics)."""
+        return {}
+
+    def compute(self, ctx) -> MetricResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def direction(self) -> str:
+        """An arrow for reports: up when higher is better."""
+        return "\u2191" if self.higher_is_better else "\u2193"
+
+
+METRICS: Registry[Metric] = Registry("metric", hint="bench evaluate --list-metrics shows them")
+
+# Modules whose import registers metrics; add yours here.
+_METRIC_MODULES = [
+    "bench.metrics.clip_score",
+    "bench.metrics.fid",
+    "bench.metrics.cmmd",
+    "bench.metrics.culture_accuracy",
+]
+_loaded = False
+
+
+def register_metric(cls: type[Metric]) -> type[Metric]:
+    """Class decorator: register one instance of the metric under its name."""
+    METRICS.register(cls.name, cls())
+    return cls
+
+
+def load_metrics() -> Registry[Metric]:
+    """Import the metric modules once and return the registry."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in _METRIC_MODULES:
+            importlib.import_module(module)
+    return METRICS
+
+
+def get_metric(name: str) -> Metric:
+    """A metric by name, with did-you-mean on a typo."""
+    return load_metrics().get(name)
+
+
+def bootstrap_ci(values: Sequence[float], groups: Sequence[str], n_boot: int = N_BOOTSTRAP,
+                 seed: int = BOOTSTRAP_SEED) -> tuple[float, float] | None:
+    """95% percentile CI of the mean, resampling whole groups (prompts: samples of one prompt are correlated)."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return None
+    keys, index = np.unique(np.asarray(groups), return_inverse=True)
+    sums = np.bincount(index, weights=values, minlength=len(keys))
+    counts = np.bincount(index, minlength=len(keys)).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(keys), size=(n_boot, len(keys)))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def mean(values: Sequence[float]) -> float | None:
+    """Arithmetic mean as a float, None for no values."""
+    import numpy as np
+
+    return float(np.mean(np.asarray(values, dtype=np.float64))) if len(values) else None

@@ -1,0 +1,112 @@
+"""Culture accuracy: does the judge pick the prompt's concept among the concept and its look-alike
+confusers (zero-shot top-1 over their labels)? Overall and per category, with 95% bootstrap CIs.
+
+The multilingual judge reads native labels, the English judge English labels (bare labels, no
+template, so no language is favoured by an English "a photo of").
+"""
+
+from __future__ import annotations
+
+from bench.errors import BenchError
+from bench.metrics import Metric, MetricResult, bootstrap_ci, mean, register_metric
+
+
+def concept_label(concept, lang: str, english: bool) -> str:
+    """The label a judge reads: English, or native (a per-language `labels` mapping wins when a table has one)."""
+    if english:
+        return concept.label_en
+    labels = getattr(concept, "labels", None)
+    if isinstance(labels, dict) and labels.get(lang):
+        return labels[lang]
+    return concept.label_native
+
+
+def top1(image_emb, label_emb, candidates: list[list[int]]) -> list[int]:
+    """Index (within each image's candidate list) of the label most similar to the image."""
+    import numpy as np
+
+    sims = np.asarray(image_emb, np.float64) @ np.asarray(label_emb, np.float64).T
+    return [int(np.argmax(sims[i, cand])) for i, cand in enumerate(candidates)]
+
+
+class _CultureAccuracy(Metric):
+    higher_is_better = True
+    english = False
+    judge_role = "judge"
+
+    def judge_name(self, ctx) -> str:
+        return ctx.judge_en if self.english else ctx.judge
+
+    def applicable(self, ctx) -> str | None:
+        if not any(row.get("concept") for row in ctx.rows):
+            return "the run's prompts name no concepts (use a culture prompt set)"
+        return None
+
+    def settings(self, ctx) -> dict:
+        return {"judge": ctx.judge_info(self.judge_name(ctx)), "concepts": ctx.concepts_hash(),
+                "english_labels": self.english}
+
+    def compute(self, ctx) -> MetricResult:
+        concepts = ctx.concepts()
+        judge = self.judge_name(ctx)
+        scored = [i for i, row in enumerate(ctx.rows) if row.get("concept")]
+        label_ids: list[str] = []
+        candidates: list[list[int]] = []
+        position: dict[str, int] = {}
+        for i in scored:
+            row = ctx.rows[i]
+            ids = [row["concept"], *[c for c in (row.get("confusers") or []) if c != row["concept"]]]
+            for cid in ids:
+                if cid not in concepts:
+                    raise BenchError(f"{row['file']}: concept '{cid}' is not in the concept table of "
+                                     f"prompt set '{ctx.prompt_set}'")
+                if cid not in position:
+                    position[cid] = len(label_ids)
+                    label_ids.append(cid)
+            candidates.append([position[c] for c in ids])
+        labels = [concept_label(concepts[c], ctx.lang, self.english) for c in label_ids]
+        label_emb, truncated = ctx.text_embeddings(judge, labels)
+        image_emb = ctx.features.judge_images(judge)[scored]
+        picks = top1(image_emb, label_emb, candidates)
+        rows, correct, groups, cats = [], [], [], []
+        for k, i in enumerate(scored):
+            row = ctx.rows[i]
+            hit = picks[k] == 0
+            chosen = label_ids[candidates[k][picks[k]]]
+            rows.append(ctx.base_row(i) | {"concept": row["concept"], "category": row.get("category") or "",
+                                           "predicted": chosen, "correct": hit,
+                                           "candidates": len(candidates[k])})
+            correct.append(1.0 if hit else 0.0)
+            groups.append(row["prompt_id"])
+            cats.append(row.get("category") or "")
+        per_category = {}
+        for cat in sorted(set(cats)):
+            idx = [k for k, c in enumerate(cats) if c == cat]
+            vals = [correct[k] for k in idx]
+            ci = bootstrap_ci(vals, [groups[k] for k in idx])
+            per_category[cat] = {"value": mean(vals), "ci": list(ci) if ci else None, "n": len(idx)}
+        chance = mean([1.0 / len(c) for c in candidates])
+        return MetricResult(
+            value=mean(correct), n=len(rows), ci=bootstrap_ci(correct, groups), rows=rows,
+            extra={"judge": judge, "labels": "en" if self.english else "native", "chance": chance,
+                   "per_category": per_category, "truncated_labels": int(sum(truncated))},
+        )
+
+
+@register_metric
+class CultureAccuracy(_CultureAccuracy):
+    """Zero-shot top-1 accuracy of the multilingual judge over native concept labels."""
+
+    name = "culture-accuracy"
+    needs = ("judge", "concepts")
+    display = "culture accuracy"
+
+
+@register_metric
+class CultureAccuracyEnglish(_CultureAccuracy):
+    """Zero-shot top-1 accuracy of the English judge over English concept labels."""
+
+    name = "culture-accuracy-en"
+    needs = ("judge-en", "concepts")
+    display = "culture accuracy (en)"
+    english = True
