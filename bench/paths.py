@@ -177,6 +177,32 @@ def _lock_owner_alive(path: Path) -> bool:
     return True
 
 
+# Generation runs: runs/<run-id>/ with spec.json, images/<prompt_id>_<sample>.png, metadata.jsonl.
+RUN_SPEC = "spec.json"
+RUN_METADATA = "metadata.jsonl"
+RUN_TIMINGS = "timings.json"
+
+
+def run_dir(run_id: str) -> Path:
+    """The folder of one generation run."""
+    return child(runs_dir(), run_id, what="run id")
+
+
+def run_image_name(prompt_id: str, sample: int) -> str:
+    """File name of one generated image relative to the run folder: images/<prompt_id>_<sample>.png."""
+    return f"images/{safe_id(prompt_id, what='prompt id')}_{int(sample)}.png"
+
+
+def run_item_record(run: Path, prompt_id: str, sample: int) -> Path:
+    """Per-image metadata written next to the run as each image finishes (merged into metadata.jsonl)."""
+    return Path(run) / ".items" / f"{safe_id(prompt_id, what='prompt id')}_{int(sample)}.json"
+
+
+def run_lock(run: Path) -> Path:
+    """The lock file that keeps two uncoordinated processes from writing one run."""
+    return Path(run) / ".lock"
+
+
 # Corpus layout: corpora/<name>/{manifest.json, sample.md, data/part-NNNNN.parquet, .progress/...}
 def corpus_dir(name: str) -> Path:
     """Folder of the corpus called `name`."""

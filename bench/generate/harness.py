@@ -1,0 +1,186 @@
+"""prompts x samples -> images: resumable, sharded over processes, identical images however it is run."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import paths
+from bench.generate import runfolder
+from bench.generate.config import GenerateConfig
+from bench.generate.schedulers import check_scheduler, set_scheduler
+from bench.generate.seeds import SEED_RULE, generators, image_seed
+from bench.generate.sharding import Processes, shard
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked config with its prompts, spec and run folder (no model loaded yet)."""
+
+    cfg: GenerateConfig
+    prompts: tuple  # bench.prompts.Prompt rows, limited
+    spec: dict[str, Any]
+    run: Path
+    device: str
+    dtype: str
+
+    @property
+    def keys(self) -> list[tuple[str, int]]:
+        """(prompt id, sample) of every image, in prompt-set order."""
+        return [(p.id, s) for p in self.prompts for s in range(self.cfg.samples)]
+
+
+@functools.cache
+def _identity(model: str, lang: str) -> str:
+    """The system's identity as canonical JSON, computed once per process (weights hashing is not free)."""
+    from bench.config import canonical_json
+    from bench.models.pipelines import get_system, identity
+
+    return canonical_json(identity(get_system(model), lang))
+
+
+def plan(cfg: GenerateConfig, device: str | None = None) -> Plan:
+    """Validate everything a run needs before any model loads; user errors are one-line BenchErrors."""
+    import json
+
+    from bench.models.pipelines import check_language, default_device, get_system, resolve_dtype
+    from bench.prompts import load_prompt_set
+
+    cfg.check()
+    check_scheduler(cfg.scheduler)
+    system = get_system(cfg.model)
+    check_language(system, cfg.lang)
+    prompt_set = load_prompt_set(cfg.prompts, cfg.lang)
+    system.require_available()
+    prompts = prompt_set.prompts[: cfg.limit] if cfg.limit else prompt_set.prompts
+    device = device or default_device()
+    dtype = resolve_dtype(cfg.dtype, device)
+    spec = {
+        "format": runfolder.FORMAT_VERSION,
+        "model": json.loads(_identity(cfg.model, cfg.lang)),
+        "model_name": cfg.model,
+        "tier": system.tier,
+        "prompts": {"name": prompt_set.name, "version": prompt_set.version, "lang": prompt_set.lang,
+                    "content_hash": prompt_set.content_hash, "limit": cfg.limit, "count": len(prompts)},
+        "lang": cfg.lang,
+        "samples": cfg.samples,
+        "seed": cfg.seed,
+        "seed_rule": SEED_RULE,
+        "scheduler": cfg.scheduler,
+        "steps": cfg.steps,
+        "guidance": cfg.guidance,
+        "size": cfg.size or system.default_size(),
+        "dtype": dtype,
+        "negative_prompt": "",
+    }
+    run = paths.run_dir(runfolder.run_id(cfg.model, cfg.prompts, cfg.lang, spec))
+    return Plan(cfg, tuple(prompts), spec, run, device, dtype)
+
+
+def run_dir_for(cfg: GenerateConfig) -> Path:
+    """The run folder a config generates into (nothing is loaded or written)."""
+    return plan(cfg).run
+
+
+def generate(cfg: GenerateConfig, progress: bool = True) -> Path:
+    """Generate every missing image of the run `cfg` describes and return its folder.
+
+    Under torchrun / accelerate launch every process calls this; images are sharded by key and rank 0
+    merges metadata. One process holds the run's lock, so an unrelated second launch fails at once.
+    """
+    procs = Processes.from_env()
+    try:
+        p = plan(cfg)
+        with contextlib.ExitStack() as stack:
+            problem = None
+            if procs.is_main:
+                try:
+                    stack.enter_context(paths.locked(paths.run_lock(p.run), what=f"run {p.run.name}"))
+                except paths.LockHeld as exc:
+                    problem = str(exc)
+            problem = procs.broadcast(problem)
+            if problem:
+                raise paths.LockHeld(problem)
+            _generate_locked(p, procs, progress)
+        return p.run
+    finally:
+        procs.close()
+
+
+def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
+    """Load the system, generate this process's share of the missing images, merge metadata on rank 0."""
+    from bench.models.pipelines import load_system
+
+    started = time.perf_counter()
+    system = load_system(p.cfg.model, lang=p.cfg.lang, device=p.device, dtype=p.dtype)
+    scheduler = set_scheduler(system.pipe, p.cfg.scheduler)
+    if p.cfg.compile:
+        import torch
+
+        system.pipe.unet = torch.compile(system.pipe.unet)
+    if procs.is_main:
+        runfolder.write_spec(p.run, {**p.spec, "resolved": {"scheduler": scheduler}})
+    load_seconds = time.perf_counter() - started
+    order = {key: i for i, key in enumerate(p.keys)}
+    pending = [k for k in p.keys if not runfolder.is_done(p.run, *k)]
+    procs.barrier()  # every process has listed what is missing before anyone writes
+    mine = [p.keys[i] for i in shard([order[k] for k in pending], procs.rank, procs.world)]
+    log.info("run %s: %d images, %d missing, %d for rank %d of %d", p.run.name, len(p.keys), len(pending),
+             len(mine), procs.rank, procs.world)
+    gen_started = time.perf_counter()
+    made = _generate_items(p, system, mine, progress and procs.is_main, procs)
+    gen_seconds = time.perf_counter() - gen_started
+    procs.barrier()  # every image is on disk before rank 0 merges
+    shares = procs.gather({"rank": procs.rank, "images": made, "seconds": gen_seconds})
+    if procs.is_main:
+        rows = runfolder.merge_metadata(p.run, p.keys)
+        total = sum(s["images"] for s in shares)
+        wall = time.perf_counter() - started
+        runfolder.append_timing(p.run, {
+            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "processes": procs.world, "device": p.device, "batch_size": p.cfg.batch_size,
+            "compile": p.cfg.compile, "images": total, "load_seconds": round(load_seconds, 3),
+            "wall_seconds": round(wall, 3), "images_per_second": round(total / gen_seconds, 4) if total else None,
+            "ranks": shares,
+        })
+        log.info("run %s: %d/%d images, metadata.jsonl written", p.run.name, rows, len(p.keys))
+
+
+def _generate_items(p: Plan, system, keys: list[tuple[str, int]], show: bool, procs: Processes) -> int:
+    """Generate `keys` in batches, saving each image as soon as its batch is done; return how many."""
+    from bench.generate.progress import image_progress
+
+    prompts = {q.id: q for q in p.prompts}
+    size = p.spec["size"]
+    done = 0
+    label = "generating" if procs.world == 1 else f"generating (rank 0 of {procs.world})"
+    with image_progress(label, total=len(keys), enabled=show) as advance:
+        for start in range(0, len(keys), p.cfg.batch_size):
+            batch = keys[start: start + p.cfg.batch_size]
+            rows = [prompts[pid] for pid, _ in batch]
+            seeds = [image_seed(p.cfg.seed, pid, s) for pid, s in batch]
+            t0 = time.perf_counter()
+            inputs = system.model_inputs(rows)
+            images = system.pipe(
+                prompt=inputs, num_inference_steps=p.cfg.steps, guidance_scale=p.cfg.guidance,
+                height=size, width=size, generator=generators(seeds), output_type="pil",
+            ).images
+            seconds = (time.perf_counter() - t0) / len(batch)
+            for (pid, sample), prompt, text_in, seed, image in zip(batch, rows, inputs, seeds, images, strict=True):
+                runfolder.save_image(p.run, image, {
+                    "prompt_id": pid, "sample": sample, "seed": seed, "file": paths.run_image_name(pid, sample),
+                    "lang": p.cfg.lang, "text": prompt.text, "text_en": prompt.text_en, "model_input": text_in,
+                    "concept": prompt.concept, "category": prompt.category, "confusers": list(prompt.confusers),
+                    "tags": list(prompt.tags), "seconds": round(seconds, 4),
+                })
+            done += len(batch)
+            advance(len(batch))
+    return done

@@ -1,0 +1,83 @@
+"""The run folder on disk: spec.json, images/<prompt_id>_<sample>.png, per-image records, metadata.jsonl.
+
+An image is finished when its record (.items/<prompt_id>_<sample>.json) exists: the PNG is written first,
+atomically, and the record after it, so a kill at any moment leaves either a finished image or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from bench import paths
+from bench.config import stable_hash
+from bench.errors import BenchError
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+
+
+def run_id(model: str, prompts: str, lang: str, spec: dict[str, Any]) -> str:
+    """<model>-<set>-<lang>-<hash of the spec>."""
+    return f"{model}-{prompts}-{lang}-{spec_hash(spec)}"
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    """Hash of the part of the spec that determines the images ('resolved' is derived, not hashed)."""
+    return stable_hash({k: v for k, v in spec.items() if k != "resolved"})
+
+
+def write_spec(run: Path, spec: dict[str, Any]) -> None:
+    """Write spec.json, or check that an existing one describes the same run."""
+    path = run / paths.RUN_SPEC
+    if path.exists():
+        old = paths.read_json(path)
+        if spec_hash(old) != spec_hash(spec):
+            raise BenchError(f"{path} describes a different run (hash {spec_hash(old)}); move the folder away")
+        if old.get("resolved") == spec.get("resolved"):
+            return
+    paths.write_json(path, {**spec, "spec_hash": spec_hash(spec)})
+
+
+def is_done(run: Path, prompt_id: str, sample: int) -> bool:
+    """True when the image and its record are both on disk."""
+    return (paths.run_item_record(run, prompt_id, sample).exists()
+            and (run / paths.run_image_name(prompt_id, sample)).exists())
+
+
+def save_image(run: Path, image, record: dict[str, Any]) -> None:
+    """Write one PNG atomically, then its record (which marks the image finished)."""
+    image_path = run / record["file"]
+    paths.atomic_write(image_path, lambda tmp: image.save(tmp, format="PNG"))
+    paths.write_text(paths.run_item_record(run, record["prompt_id"], record["sample"]),
+                     json.dumps(record, sort_keys=True, ensure_ascii=False))
+
+
+def merge_metadata(run: Path, keys: list[tuple[str, int]]) -> int:
+    """Write metadata.jsonl from the finished images' records, in prompt-set order; return the row count."""
+    rows = []
+    for prompt_id, sample in keys:
+        record = paths.run_item_record(run, prompt_id, sample)
+        if record.exists() and (run / paths.run_image_name(prompt_id, sample)).exists():
+            rows.append(json.loads(record.read_text(encoding="utf-8")))
+    paths.write_jsonl(run / paths.RUN_METADATA, rows)
+    return len(rows)
+
+
+def append_timing(run: Path, entry: dict[str, Any]) -> None:
+    """Add one invocation's timings to timings.json (kept apart from spec.json: they do not shape images)."""
+    path = run / paths.RUN_TIMINGS
+    history = paths.read_json(path) if path.exists() else []
+    history.append(entry)
+    paths.write_json(path, history)
+
+
+def read_metadata(run: Path) -> list[dict[str, Any]]:
+    """The rows of a run's metadata.jsonl."""
+    path = Path(run) / paths.RUN_METADATA
+    if not path.exists():
+        raise BenchError(f"{path} does not exist; run `bench generate` first")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

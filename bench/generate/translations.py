@@ -1,0 +1,57 @@
+"""Machine translation for translate-<base> systems, cached on disk per translator identity and text."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from typing import Any
+
+from bench import paths
+from bench.config import stable_hash
+
+
+@functools.cache
+def _translator(name: str, src: str, tgt: str):
+    """A's translator, loaded once per process."""
+    from bench.corpus.translators import load_translator
+
+    return load_translator(name, src, tgt)
+
+
+def translator_identity(name: str, lang: str, tgt: str = "en") -> dict[str, Any]:
+    """What decides the translations: translator name, model id, revision, settings and the language pair."""
+    t = _translator(name, lang, tgt)
+    return {"name": name, "model_id": getattr(t, "model_id", None), "revision": getattr(t, "revision", None),
+            "settings": getattr(t, "settings", None), "src": lang, "tgt": tgt}
+
+
+class CachedTranslator:
+    """Translate lists of texts, reusing translations cached under cache_dir('translations')."""
+
+    def __init__(self, name: str, lang: str, tgt: str = "en") -> None:
+        self.name, self.lang, self.tgt = name, lang, tgt
+        self.identity = translator_identity(name, lang, tgt)
+        self.folder = paths.cache_dir("translations") / stable_hash(self.identity, length=16)
+
+    def _file(self, text: str):
+        return self.folder / f"{hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]}.json"
+
+    def translate(self, texts: list[str]) -> list[str]:
+        """Translations of `texts` in order; only texts never seen by this translator are translated."""
+        out: dict[str, str] = {}
+        for text in dict.fromkeys(texts):
+            cached = self._file(text)
+            if cached.exists():
+                row = json.loads(cached.read_text(encoding="utf-8"))
+                if row.get("text") == text:
+                    out[text] = row["translation"]
+        todo = [t for t in dict.fromkeys(texts) if t not in out]
+        if todo:
+            done = _translator(self.name, self.lang, self.tgt).translate(todo)
+            if not (self.folder / "identity.json").exists():
+                paths.write_json(self.folder / "identity.json", self.identity)
+            for text, translation in zip(todo, done, strict=True):
+                paths.write_json(self._file(text), {"text": text, "translation": translation})
+                out[text] = translation
+        return [out[t] for t in texts]

@@ -1,0 +1,387 @@
+"""Every text-to-image system the benchmark compares, by name: what it is, whether it is here, how to build it.
+
+A system is a SystemSpec in SYSTEMS. Kinds:
+  pea        base model + student encoder + PEA adapter (a `bench train` checkpoint, or released weights)
+  translate  native prompt machine-translated to English, then the English base model
+  asis       native prompt fed unchanged to the English base model
+  english    the English oracle: the base model given the English pivot prompt
+  public     a published multilingual pipeline (AltDiffusion, Taiyi) loaded as diffusers ships it
+Adding a system is one `register_system(SystemSpec(...))`; a new base gets its standard set with
+`register_standard_systems(base)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import paths
+from bench.errors import BenchError, NotAvailableOffline
+from bench.models import weights
+from bench.models.bases import get_base
+from bench.registry import Registry
+
+log = logging.getLogger(__name__)
+
+KINDS = ("pea", "translate", "asis", "english", "public")
+
+# Languages of the public multilingual models, as their model cards list them.
+ALTDIFFUSION_M18_LANGS = ("en", "zh", "fr", "es", "de", "pt", "ja", "ko", "ru", "it", "nl", "ar", "th", "vi",
+                          "tr", "pl", "hi", "uk")
+PEA_LANGS = ("zh", "ko", "ja", "ru", "it")  # the languages PEA-Diffusion was trained for (PAPER.md)
+RELEASED_PEA = "OPPOer/PEA-Diffusion"  # released zh adapter for SDXL
+
+
+@dataclass(frozen=True)
+class SystemSpec:
+    """A registered text-to-image system: everything needed to list, check and build it."""
+
+    name: str
+    kind: str  # one of KINDS
+    tier: str  # "real" or "tiny"
+    base: str | None = None  # BASES name for pea/translate/asis/english
+    languages: tuple[str, ...] = ()  # prompt languages it takes; () = every language
+    prompt_field: str = "text"  # what the model consumes: the native "text" or the English "text_en"
+    translator: str | None = None  # translate: translator registry name
+    checkpoint: str | None = None  # pea: checkpoint name under checkpoints_dir()
+    released: str | None = None  # pea: released adapter weights used when no checkpoint exists
+    model_id: str | None = None  # public: hub id, local folder or zoo:<name>
+    pipeline: str | None = None  # public: diffusers pipeline class name
+    resolution: int | None = None  # default image side; None = the base model's
+    description: str = ""
+
+    def default_size(self) -> int:
+        """Square image side used when a run does not say."""
+        if self.resolution:
+            return self.resolution
+        if self.base:
+            return get_base(self.base).resolution
+        raise ValueError(f"system {self.name} has neither a resolution nor a base")
+
+    def supports(self, lang: str) -> bool:
+        """True when the system takes prompts in `lang`."""
+        if self.kind == "translate" and lang == "en":
+            return False
+        return not self.languages or lang in self.languages
+
+    def checkpoint_dir(self) -> Path | None:
+        """The checkpoint folder of a pea system, when it exists."""
+        if self.checkpoint is None:
+            return None
+        folder = paths.child(paths.checkpoints_dir(), self.checkpoint, what="checkpoint name")
+        return folder if (folder / "config.json").exists() else None
+
+    def weights(self) -> dict[str, str]:
+        """The weights it needs, by role: model ids, checkpoint folders, translator names."""
+        out: dict[str, str] = {}
+        if self.base:
+            out["base"] = get_base(self.base).model_id
+        if self.model_id:
+            out["model"] = self.model_id
+        if self.translator:
+            out["translator"] = self.translator
+        if self.kind == "pea":
+            ckpt = self.checkpoint_dir()
+            if ckpt is not None:
+                out["adapter"] = str(ckpt)
+            elif self.released:
+                out["adapter"] = self.released
+            else:
+                out["adapter"] = f"checkpoint {self.checkpoint} (not trained yet)"
+        return out
+
+    def missing(self) -> str | None:
+        """Why the system cannot be built here, or None when everything is available offline."""
+        released_here = bool(self.released) and weights.available_offline(self.released, probe="README.md")
+        if self.kind == "pea" and self.checkpoint_dir() is None and not released_here:
+            where = paths.checkpoints_dir() / str(self.checkpoint)
+            extra = f" and the released weights '{self.released}' are not cached" if self.released else ""
+            return (f"system '{self.name}' needs a PEA checkpoint at {where}{extra}; "
+                    f"train one with `bench train` (or download the released weights)")
+        for role, model_id in (("base", self._base_id()), ("model", self.model_id)):
+            if model_id and not weights.available_offline(model_id):
+                return (f"{role} weights '{model_id}' of system '{self.name}' are not available offline: "
+                        f"download them where the hub is reachable (huggingface-cli download {model_id}) "
+                        f"or register a local folder")
+        return None
+
+    def available_offline(self) -> bool:
+        """True when every weight it needs is a zoo model, a local folder or in the HF cache."""
+        return self.missing() is None
+
+    def require_available(self) -> None:
+        """Raise NotAvailableOffline with what to do when the system cannot be built here."""
+        problem = self.missing()
+        if problem:
+            raise NotAvailableOffline(problem)
+
+    def describe(self) -> dict[str, Any]:
+        """The spec as plain JSON (for run specs and `bench models --json`)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "description"}
+
+    def _base_id(self) -> str | None:
+        return get_base(self.base).model_id if self.base else None
+
+
+SYSTEMS: Registry[SystemSpec] = Registry("model", hint="bench models lists them")
+
+
+def register_system(spec: SystemSpec) -> SystemSpec:
+    """Add one system to the registry (checked for a known kind)."""
+    if spec.kind not in KINDS:
+        raise ValueError(f"system kind {spec.kind!r} is not one of {KINDS}")
+    return SYSTEMS.register(spec.name, spec)
+
+
+def register_standard_systems(base: str, translator: str = "nllb", pea_languages: tuple[str, ...] = (),
+                              pea_prefix: str = "", released: dict[str, str] | None = None) -> list[str]:
+    """Register translate-<base>, asis-<base>, <base>-en and <pea_prefix>pea-<lang> for a base; return the names."""
+    b = get_base(base)
+    specs = [
+        SystemSpec(f"translate-{base}", "translate", b.tier, base=base, translator=translator,
+                   description=f"native prompt translated to English ({translator}), then {base}"),
+        SystemSpec(f"asis-{base}", "asis", b.tier, base=base,
+                   description=f"native prompt fed unchanged to {base}"),
+        SystemSpec(f"{base}-en", "english", b.tier, base=base, prompt_field="text_en",
+                   description=f"English oracle: {base} given the English pivot prompt"),
+    ]
+    for lang in pea_languages:
+        name = f"{pea_prefix}pea-{lang}"
+        specs.append(SystemSpec(name, "pea", b.tier, base=base, languages=(lang,), checkpoint=name,
+                                released=(released or {}).get(lang),
+                                description=f"{base} + student encoder + PEA adapter for {lang}"))
+    for spec in specs:
+        register_system(spec)
+    return [s.name for s in specs]
+
+
+register_standard_systems("sdxl", "nllb", PEA_LANGS, released={"zh": RELEASED_PEA})
+register_standard_systems("sd15", "nllb")
+register_standard_systems("tiny-sdxl", "tiny", PEA_LANGS, pea_prefix="tiny-")
+register_standard_systems("tiny-sd15", "tiny")
+register_system(SystemSpec(
+    "altdiffusion-m18", "public", "real", languages=ALTDIFFUSION_M18_LANGS, model_id="BAAI/AltDiffusion-m18",
+    pipeline="AltDiffusionPipeline", resolution=512, description="BAAI AltDiffusion (XLM-R text encoder, 18 languages)"))
+register_system(SystemSpec(
+    "taiyi-zh", "public", "real", languages=("zh",),
+    model_id="IDEA-CCNL/Taiyi-Stable-Diffusion-1B-Chinese-v0.1", pipeline="StableDiffusionPipeline", resolution=512,
+    description="IDEA-CCNL Taiyi Stable Diffusion (Chinese BERT text encoder)"))
+register_system(SystemSpec(
+    "tiny-altdiffusion-m18", "public", "tiny", languages=ALTDIFFUSION_M18_LANGS,
+    model_id="zoo:tiny-altdiffusion", pipeline="AltDiffusionPipeline", resolution=64,
+    description="tiny offline AltDiffusion-like pipeline (XLM-R-like encoder)"))
+register_system(SystemSpec(
+    "tiny-taiyi-zh", "public", "tiny", languages=("zh",), model_id="zoo:tiny-taiyi",
+    pipeline="StableDiffusionPipeline", resolution=64, description="tiny offline Taiyi-like pipeline (BERT-like encoder)"))
+
+
+def get_system(name: str) -> SystemSpec:
+    """Look a system up by name, with did-you-mean."""
+    return SYSTEMS.get(name)
+
+
+def check_language(spec: SystemSpec, lang: str) -> None:
+    """Raise a one-line BenchError when the system does not take prompts in `lang`."""
+    from bench.languages import get_language
+
+    get_language(lang)
+    if not spec.supports(lang):
+        takes = ", ".join(spec.languages) if spec.languages else "every language but English"
+        raise BenchError(f"model '{spec.name}' does not take '{lang}' prompts (it takes: {takes})")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Identity: what goes into a run spec, computed without loading any pipeline.
+
+
+def identity(spec: SystemSpec, lang: str) -> dict[str, Any]:
+    """Everything about the system that decides its images: spec plus weight fingerprints."""
+    spec.require_available()
+    out: dict[str, Any] = {"system": spec.describe()}
+    if spec.base:
+        out["base"] = weights.fingerprint(get_base(spec.base).model_id)
+    if spec.model_id:
+        out["model"] = weights.fingerprint(spec.model_id)
+    if spec.kind == "translate":
+        from bench.generate.translations import translator_identity
+
+        out["translator"] = translator_identity(spec.translator, lang)
+    if spec.kind == "pea":
+        out["adapter"] = _adapter_identity(spec)
+    return out
+
+
+def _adapter_identity(spec: SystemSpec) -> dict[str, Any]:
+    """Checkpoint content hash and config, or the released weights' revision."""
+    ckpt = spec.checkpoint_dir()
+    if ckpt is None:
+        return {"released": weights.fingerprint(spec.released, probe="README.md")}
+    config = paths.read_json(ckpt / "config.json")
+    out: dict[str, Any] = {"checkpoint": spec.checkpoint, "sha256": weights.folder_hash(ckpt), "config": config}
+    encoder = _encoder_model_id(config)
+    if encoder and weights.is_local(encoder):
+        out["encoder"] = weights.fingerprint(encoder)
+    return out
+
+
+def _encoder_model_id(config: dict) -> str | None:
+    """The student encoder's model id as a checkpoint config records it (a name or a dict with model_id)."""
+    enc = config.get("encoder")
+    if isinstance(enc, dict):
+        return enc.get("model_id") or enc.get("id")
+    if isinstance(enc, str):
+        try:
+            from bench.models.encoders import get_encoder  # B's registry, when present
+
+            return getattr(get_encoder(enc), "model_id", None)
+        except Exception:  # the registry is optional here; identity still has the checkpoint hash
+            return None
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Building.
+
+
+@dataclass
+class LoadedSystem:
+    """A built system: `pipe` consumes what model_inputs() returns (for translate: the English translation)."""
+
+    spec: SystemSpec
+    lang: str
+    pipe: Any
+    translator: Any = None  # CachedTranslator for translate systems
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def model_inputs(self, prompts) -> list[str]:
+        """Exactly the strings the model consumes for these prompts (recorded in metadata as model_input)."""
+        if self.spec.prompt_field == "text_en":
+            missing = [p.id for p in prompts if not getattr(p, "text_en", None)]
+            if missing:
+                raise BenchError(f"prompts {missing[:3]} have no English pivot text_en for {self.spec.name}")
+            return [p.text_en for p in prompts]
+        texts = [p.text for p in prompts]
+        if self.spec.kind == "translate":
+            return self.translator.translate(texts)
+        return texts
+
+    def native_pipeline(self):
+        """The pipeline taking native prompts directly (translate systems translate inside encode_prompt)."""
+        if self.spec.kind != "translate":
+            return self.pipe
+        from bench.models.native import TranslateRoute, make_native
+
+        return make_native(self.pipe, TranslateRoute(self.translator.translate))
+
+
+def default_device() -> str:
+    """cuda:<LOCAL_RANK> when a GPU is here, else cpu."""
+    import os
+
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    return "cpu"
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    """'auto' -> float16 on CUDA, float32 elsewhere (CPU half precision is slow and inexact)."""
+    if dtype == "auto":
+        return "float16" if str(device).startswith("cuda") else "float32"
+    if dtype not in ("float32", "float16", "bfloat16"):
+        raise BenchError(f"unknown dtype '{dtype}' (auto, float32, float16, bfloat16)")
+    return dtype
+
+
+def load_system(name: str, lang: str | None = None, device: str | None = None, dtype: str = "auto") -> LoadedSystem:
+    """Build a registered system on `device` in `dtype`, after checking language and offline availability."""
+    import torch
+
+    spec = get_system(name)
+    lang = lang or (spec.languages[0] if spec.languages else None)
+    if lang is None:
+        raise BenchError(f"model '{name}' takes several languages; say which with lang=")
+    check_language(spec, lang)
+    spec.require_available()
+    device = device or default_device()
+    torch_dtype = getattr(torch, resolve_dtype(dtype, device))
+    system = _BUILDERS[spec.kind](spec, lang, torch_dtype)
+    system.pipe.to(device)
+    system.pipe.set_progress_bar_config(disable=True)
+    return system
+
+
+def load_pipeline(name: str, lang: str | None = None, device: str | None = None, dtype: str = "auto"):
+    """A diffusers pipeline for system `name` that takes native-language prompts (LoRA and ControlNet work)."""
+    return load_system(name, lang=lang, device=device, dtype=dtype).native_pipeline()
+
+
+def load_base_pipeline(base: str, torch_dtype, text_encoders: bool = True):
+    """The stock diffusers pipeline of a base model (safety checker off: images are scored, not shown)."""
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    b = get_base(base)
+    path = weights.load_path(b.model_id)
+    if b.is_sdxl:
+        extra = {} if text_encoders else dict(text_encoder=None, text_encoder_2=None, tokenizer=None,
+                                              tokenizer_2=None)
+        return StableDiffusionXLPipeline.from_pretrained(path, dtype=torch_dtype, **extra)
+    return StableDiffusionPipeline.from_pretrained(path, dtype=torch_dtype, safety_checker=None,
+                                                   feature_extractor=None, requires_safety_checker=False)
+
+
+def _build_plain(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:
+    """asis and english systems: the base pipeline as it is."""
+    return LoadedSystem(spec, lang, load_base_pipeline(spec.base, torch_dtype))
+
+
+def _build_translate(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:
+    """The base pipeline plus a cached translator native -> English."""
+    from bench.generate.translations import CachedTranslator
+
+    return LoadedSystem(spec, lang, load_base_pipeline(spec.base, torch_dtype),
+                        translator=CachedTranslator(spec.translator, lang))
+
+
+def _build_pea(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:
+    """Base pipeline without its English encoders (SDXL) + PEA conditioner from the checkpoint."""
+    from bench.models.native import EmbeddingRoute, make_native
+
+    conditioner = _load_conditioner(spec)
+    base = getattr(conditioner, "base", None) or spec.base
+    base = getattr(base, "name", base)
+    pipe = load_base_pipeline(base, torch_dtype, text_encoders=False)
+    make_native(pipe, EmbeddingRoute(conditioner))
+    return LoadedSystem(spec, lang, pipe, extras={"base": base})
+
+
+def _load_conditioner(spec: SystemSpec):
+    """B's PEAConditioner from the checkpoint, or from the released weights for zh."""
+    ckpt = spec.checkpoint_dir()
+    if ckpt is not None:
+        from bench.models.pea import PEAConditioner
+
+        return PEAConditioner.from_checkpoint(ckpt)
+    from bench.models.adapter import load_released_weights
+
+    return load_released_weights(weights.load_path(spec.released, probe="README.md"))
+
+
+def _build_public(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:
+    """A published pipeline loaded with its own diffusers class (never trust_remote_code)."""
+    import diffusers
+
+    cls = getattr(diffusers, spec.pipeline)
+    kwargs: dict[str, Any] = {"dtype": torch_dtype}
+    if "safety_checker" in cls._optional_components:
+        kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    pipe = cls.from_pretrained(weights.load_path(spec.model_id), **kwargs)
+    return LoadedSystem(spec, lang, pipe)
+
+
+_BUILDERS = {"pea": _build_pea, "translate": _build_translate, "asis": _build_plain, "english": _build_plain,
+             "public": _build_public}
