@@ -152,6 +152,7 @@ class EvalContext:
         spec = JUDGES.get(name)
         info = {"name": spec.name, "model_id": spec.model_id, "kind": spec.kind, "tier": spec.tier}
         if zoo.is_zoo(spec.model_id):
+            zoo.names()  # registers the zoo's components
             info["zoo_version"] = zoo.COMPONENTS.get(spec.model_id[len(zoo.ZOO_PREFIX):]).version
         return info
 

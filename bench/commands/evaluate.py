@@ -1,0 +1,203 @@
+"""`bench evaluate`, `bench refstats build|list`, `bench judge-check`, `bench leaderboard`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from bench.errors import BenchError
+
+
+def register(app: typer.Typer) -> None:
+    """Add the evaluation commands."""
+    app.command("evaluate")(evaluate)
+    app.command("judge-check")(judge_check)
+    app.command("leaderboard")(leaderboard)
+    refstats = typer.Typer(help="Named reference statistics for FID, KID and CMMD.", no_args_is_help=True)
+    refstats.command("build")(refstats_build)
+    refstats.command("list")(refstats_list)
+    app.add_typer(refstats, name="refstats")
+
+
+def _split(value: str | None) -> tuple[str, ...] | None:
+    """'a,b c' -> ('a', 'b', 'c'); None or empty -> None."""
+    if not value:
+        return None
+    return tuple(v for v in value.replace(",", " ").split() if v)
+
+
+def evaluate(
+    model: str = typer.Option(None, "--model", help="System to evaluate (bench models lists them)."),
+    prompts: str = typer.Option(None, "--prompts", help="Prompt set (bench prompts list)."),
+    lang: str = typer.Option(None, "--lang", help="Prompt language (ISO 639-1)."),
+    run: str = typer.Option(None, "--run", help="Score an existing run folder (path or run id) instead."),
+    metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics; default: all that apply."),
+    refstats: str = typer.Option(None, "--refstats", help="Reference statistics name for FID/KID/CMMD."),
+    judge: str = typer.Option(None, "--judge", help="Multilingual judge (default: the language's)."),
+    judge_en: str = typer.Option(None, "--judge-en", help="English judge (default clip-l; tiny-clip for tiny runs)."),
+    extractor: str = typer.Option(None, "--extractor", help="FID/KID network (inception; tiny-inception)."),
+    mode: str = typer.Option("clean", "--mode", help="clean-fid mode: clean, legacy_tensorflow, legacy_pytorch."),
+    samples: int = typer.Option(4, help="Generation: images per prompt."),
+    steps: int = typer.Option(30, help="Generation: sampling steps."),
+    guidance: float = typer.Option(7.5, help="Generation: classifier-free guidance scale."),
+    size: int = typer.Option(None, help="Generation: image size (default: the system's)."),
+    scheduler: str = typer.Option("dpmpp", help="Generation: scheduler."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Generation: batch size."),
+    seed: int = typer.Option(0, help="Generation: run seed."),
+    dtype: str = typer.Option("auto", help="Generation: dtype."),
+    limit: int = typer.Option(None, help="Generation: only the first N prompts."),
+    list_metrics: bool = typer.Option(False, "--list-metrics", help="List the metrics and exit."),
+) -> None:
+    """Generate whatever images are missing, score every image, write scores/ and summary.json."""
+    from bench.evaluate import EvalConfig, evaluate_run
+
+    if list_metrics:
+        from bench.metrics import load_metrics
+
+        for name, m in load_metrics().items():
+            typer.echo(f"{name:22s} {m.direction} needs: {', '.join(m.needs) or '-'}")
+        return
+    cfg = EvalConfig(metrics=_split(metrics), judge=judge, judge_en=judge_en, extractor=extractor, mode=mode,
+                     refstats=refstats)
+    if cfg.metrics:
+        from bench.metrics import get_metric
+
+        for name in cfg.metrics:
+            get_metric(name)  # did-you-mean before any generation
+    if run:
+        from bench import paths
+
+        folder = Path(run) if Path(run).is_dir() else paths.run_dir(run)
+    else:
+        if not (model and prompts and lang):
+            raise BenchError("give --model, --prompts and --lang (or --run FOLDER)")
+        from bench.generate import GenerateConfig, generate
+
+        folder = generate(GenerateConfig(model=model, prompts=prompts, lang=lang, samples=samples, steps=steps,
+                                         guidance=guidance, size=size, scheduler=scheduler,
+                                         batch_size=batch_size, seed=seed, dtype=dtype, limit=limit))
+    summary = evaluate_run(folder, cfg)
+    _print_summary(summary, folder)
+
+
+def _print_summary(summary: dict, folder: Path) -> None:
+    """A short table of the metric values, warnings and where the files are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{summary['system']} | {summary['prompt_set'].get('name')} | {summary['lang']} "
+                        f"| tier {summary['tier']}")
+    for column in ("metric", "value", "95% CI", "n", "cached"):
+        table.add_column(column)
+    for name, result in summary["metrics"].items():
+        ci = result.get("ci")
+        cached = summary["timings"]["metrics"][name]["cached"]
+        value = result.get("value")
+        table.add_row(f"{name} {'↑' if result['higher_is_better'] else '↓'}",
+                      "-" if value is None else f"{value:.4f}",
+                      f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "-", str(result["n"]), "yes" if cached else "no")
+    console = Console()
+    console.print(table)
+    for name, why in summary["skipped"].items():
+        console.print(f"skipped {name}: {why}")
+    for warning in summary["warnings"]:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    console.print(f"scores: {folder / 'scores'}  summary: {folder / 'summary.json'}  "
+                  f"({summary['timings']['total_seconds']:.1f} s)")
+
+
+def refstats_build(
+    name: str = typer.Option(..., "--name", help="Name to store the statistics under."),
+    images: str = typer.Option(..., "--images", help="Image folder, or hf:<dataset id>[:split]."),
+    extractor: str = typer.Option(None, "--extractor", help="FID/KID network (default inception; 'none' skips)."),
+    mode: str = typer.Option("clean", "--mode", help="clean-fid mode."),
+    judge: str = typer.Option(None, "--judge", help="Judge for CMMD embeddings (default clip-l; 'none' skips)."),
+    size: int = typer.Option(None, "--size", help="Center-crop and resize references to this size first."),
+    limit: int = typer.Option(None, "--limit", help="Use at most N images."),
+    tiny: bool = typer.Option(False, "--tiny", help="Use the tiny offline extractor and judge."),
+) -> None:
+    """Compute reference statistics from a folder or dataset and store them by name."""
+    from bench.refstats import RefstatsConfig, build_refstats
+
+    extractor = extractor or ("tiny-inception" if tiny else "inception")
+    judge = judge or ("tiny-clip" if tiny else "clip-l")
+    cfg = RefstatsConfig(name=name, images=images, extractor=None if extractor == "none" else extractor,
+                         mode=mode, judge=None if judge == "none" else judge, size=size, limit=limit)
+    for path in build_refstats(cfg):
+        typer.echo(f"wrote {path}")
+
+
+def refstats_list() -> None:
+    """List stored reference statistics."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from bench.refstats import list_refstats
+
+    rows = list_refstats()
+    if not rows:
+        typer.echo("no reference statistics yet (bench refstats build --name NAME --images DIR)")
+        return
+    table = Table(title="reference statistics")
+    for column in ("name", "mode", "extractor", "resolution", "n", "source", "file"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(*(str(r.get(c, "")) for c in ("name", "mode", "extractor", "resolution", "n", "source", "file")))
+    Console(width=160).print(table)
+
+
+def judge_check(
+    lang: str = typer.Option(None, "--lang", help="Language of the captions."),
+    judge: str = typer.Option(None, "--judge", help="Judge (default: the language's)."),
+    pairs: str = typer.Option("corpus:sample", "--pairs", help="corpus:<name>, set:<prompt set>, or pairs.jsonl."),
+    limit: int = typer.Option(200, "--limit", help="At most N image-caption pairs."),
+    tiny: bool = typer.Option(False, "--tiny", help="Default to the tiny offline judge."),
+    list_judges: bool = typer.Option(False, "--list", help="List the judges and exit."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Text-to-image retrieval accuracy of a judge on parallel captions: does it read this language?"""
+    from bench.judges import JUDGES, JudgeCheckConfig
+    from bench.judges import judge_check as run_check
+
+    if list_judges:
+        for name, spec in JUDGES.items():
+            reads = "all languages" if spec.languages == ("*",) else ", ".join(spec.languages)
+            typer.echo(f"{name:18s} {spec.tier:5s} {spec.kind:13s} {spec.model_id}  ({reads})")
+        return
+    if not lang:
+        raise BenchError("give --lang (e.g. --lang ko)")
+    result = run_check(JudgeCheckConfig(lang=lang, judge=judge, pairs=pairs, limit=limit,
+                                        tier="tiny" if tiny else "real"))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"judge {result['judge']} ({result['model_id']}) on {result['n']} {lang} pairs from {pairs}")
+    typer.echo(f"  R@1 {lang}: {result['r1_native']:.3f}   R@1 en: {result['r1_english']:.3f}   "
+               f"chance: {result['chance_r1']:.3f}")
+    typer.echo(f"  R@5 {lang}: {result['r5_native']:.3f}   R@5 en: {result['r5_english']:.3f}   "
+               f"chance: {result['chance_r5']:.3f}")
+    if not result["reads_lang"]:
+        typer.echo(f"  note: {result['judge']} was not trained on {lang}")
+
+
+def leaderboard(
+    check: bool = typer.Option(False, "--check", help="Exit 1 when reports/leaderboard.md is stale."),
+    grids: bool = typer.Option(True, "--grids/--no-grids", help="Also write image grids."),
+) -> None:
+    """Write reports/leaderboard.md from reports/results/*.json, plus image grids and a plot."""
+    from bench.report import check_leaderboard, leaderboard_path, write_leaderboard
+
+    if check:
+        if not check_leaderboard():
+            typer.echo(f"{leaderboard_path()} is stale: run `bench leaderboard` and commit it", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{leaderboard_path()} is current")
+        return
+    written = write_leaderboard(grids=grids)
+    typer.echo(f"wrote {written['leaderboard']} from {written['results']} results")
+    for grid in written["grids"]:
+        typer.echo(f"wrote {grid}")
+    if written.get("plot"):
+        typer.echo(f"wrote {written['plot']}")
