@@ -58,25 +58,29 @@ def load_results(folder: Path | None = None) -> list[Entry]:
     return [Entry(p.name, paths.read_json(p)) for p in sorted(folder.glob("*.json"))]
 
 
-def _fmt(value: float | None) -> str:
-    """Three significant decimals, scaled to the value's size."""
+def _decimals(value: float) -> int:
+    """Decimals that show about four significant digits for numbers of this size."""
+    size = abs(value)
+    return 1 if size >= 100 else 2 if size >= 1 else 4
+
+
+def _fmt(value: float | None, like: float | None = None) -> str:
+    """A number with the decimals suited to `like` (default: itself); tiny values in scientific notation."""
     if value is None:
         return "-"
-    if abs(value) >= 100:
-        return f"{value:.1f}"
-    if abs(value) >= 1:
-        return f"{value:.2f}"
-    if value != 0 and abs(value) < 1e-3:
+    reference = value if like is None else like
+    if reference != 0 and abs(reference) < 1e-3:
         return f"{value:.2e}"
-    return f"{value:.4f}"
+    return f"{value:.{_decimals(reference)}f}"
 
 
 def _cell(result: dict) -> str:
     """value ± half-width of the 95% CI, and n."""
-    text = _fmt(result.get("value"))
+    value = result.get("value")
+    text = _fmt(value)
     ci = result.get("ci")
-    if ci and result.get("value") is not None:
-        text += f" ± {_fmt((ci[1] - ci[0]) / 2)}"
+    if ci and value is not None:
+        text += f" ± {_fmt((ci[1] - ci[0]) / 2, like=value)}"
     return f"{text} (n={result.get('n', '?')})"
 
 
@@ -132,7 +136,7 @@ def _set_tables(entries: list[Entry]) -> list[str]:
         best = {}
         for lang in langs:
             values = [r["value"] for (_, lg), r in cells.items() if lg == lang and r.get("value") is not None]
-            if values:
+            if len(values) > 1:  # a lone entry is not "best" of anything
                 best[lang] = max(values) if higher else min(values)
         out += [f"#### {_metric_title(metric, results)}", "",
                 "| system | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
@@ -144,7 +148,7 @@ def _set_tables(entries: list[Entry]) -> list[str]:
                     row_cells.append("")
                     continue
                 text = _cell(result)
-                bold = len(cells) > 1 and result.get("value") is not None and result["value"] == best.get(lang)
+                bold = lang in best and result.get("value") == best[lang]
                 row_cells.append(f"**{text}**" if bold else text)
             out.append(f"| {label} | " + " | ".join(row_cells) + " |")
         out.append("")
