@@ -1,0 +1,74 @@
+"""Evaluation speed: first evaluation vs re-evaluation of the same run; FID through this toolkit vs
+clean-fid's folder path on the same images and extractor. Run with `make perf`."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from evalkit import make_reference_folder, make_run, write_prompt_set
+
+from bench.evaluate import EvalConfig, evaluate_run
+from bench.refstats import RefstatsConfig, build_refstats
+
+pytestmark = pytest.mark.perf
+
+N_PROMPTS, SAMPLES, N_REFS = 16, 4, 64
+
+
+def _fresh_process_caches():
+    """Forget loaded judges and extractors, so a 'first' evaluation pays what a new process pays."""
+    from bench import features, judges
+
+    judges.load_judge.cache_clear()
+    features._loaded_extractors.clear()
+
+
+@pytest.fixture
+def world(bench_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(write_prompt_set(tmp_path / "prompts")))
+    monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
+    run = make_run(tmp_path / "runs", n_prompts=N_PROMPTS, samples=SAMPLES)
+    refs = make_reference_folder(tmp_path / "refs", n=N_REFS)
+    build_refstats(RefstatsConfig("perf", str(refs), extractor="tiny-inception", judge="tiny-clip"))
+    return run, refs
+
+
+def test_reevaluation_costs_under_a_tenth_of_the_first(world):
+    run, _ = world
+    _fresh_process_caches()
+    t0 = time.perf_counter()
+    first = evaluate_run(run, EvalConfig(refstats="perf"))
+    t1 = time.perf_counter()
+    second = evaluate_run(run, EvalConfig(refstats="perf"))
+    t2 = time.perf_counter()
+    first_s, second_s = t1 - t0, t2 - t1
+    print(f"\n[perf] evaluate {N_PROMPTS * SAMPLES} images, {len(first['metrics'])} metrics: "
+          f"first {first_s:.2f} s, re-evaluation {second_s:.3f} s ({100 * second_s / first_s:.1f}%)")
+    assert all(t["cached"] for t in second["timings"]["metrics"].values())
+    assert second_s < 0.10 * first_s
+
+
+def test_fid_toolkit_vs_clean_fid_folder_path(world):
+    from cleanfid.fid import compute_fid
+
+    from bench.features import load_extractor
+
+    run, refs = world
+    _fresh_process_caches()
+    t0 = time.perf_counter()
+    ours = evaluate_run(run, EvalConfig(metrics=("fid",), refstats="perf"))["metrics"]["fid"]["value"]
+    t1 = time.perf_counter()
+    fn = load_extractor("tiny-inception", "clean")
+    t2 = time.perf_counter()
+    oracle = compute_fid(str(run / "images"), str(refs), mode="clean", custom_feat_extractor=fn,
+                         device=torch.device("cpu"), num_workers=0, use_dataparallel=False, verbose=False)
+    t3 = time.perf_counter()
+    t4 = time.perf_counter()
+    again = evaluate_run(run, EvalConfig(metrics=("fid",), refstats="perf"))["metrics"]["fid"]["value"]
+    t5 = time.perf_counter()
+    print(f"\n[perf] FID of {N_PROMPTS * SAMPLES} images vs {N_REFS} references: toolkit (stored refstats) "
+          f"{t1 - t0:.2f} s, cached {t5 - t4:.3f} s; clean-fid compute_fid (both folders) {t3 - t2:.2f} s; "
+          f"values {ours!r} vs {oracle!r}")
+    assert ours == oracle == again
