@@ -23,6 +23,7 @@ demo: install
 test: install
 	$(BIN)/ruff check bench tests
 	$(BIN)/python -m pytest -q
+	$(BIN)/bench leaderboard --check
 
 slow: install
 	$(BIN)/python -m pytest -q -m slow
