@@ -1,0 +1,234 @@
+"""Training pairs from a corpus folder, their images, and the cache of frozen embeddings and latents."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import paths
+from bench.config import stable_hash
+from bench.errors import BenchError
+
+log = logging.getLogger(__name__)
+
+FETCHED = "fetched.parquet"  # written by `bench fetch-images`: id, url, path, status, error
+IMAGES_DIR = "images"  # where `bench fetch-images` puts downloaded shards, inside the corpus folder
+CACHE_FORMAT = 1  # bump when what a cache file holds changes
+
+
+def find_corpus(corpus: str | Path) -> Path:
+    """A corpus folder from a path (corpora/NAME) or a bare name under corpora_dir()."""
+    path = Path(corpus)
+    if path.is_dir():
+        return path.resolve()
+    named = paths.corpora_dir() / str(corpus)
+    if named.is_dir():
+        return named.resolve()
+    raise BenchError(f"corpus {corpus} does not exist (bench build-corpus writes corpora/<name>/)")
+
+
+def shard_files(folder: Path) -> list[Path]:
+    """The corpus's parquet shards (anything below it except downloaded images and our own index)."""
+    files = sorted(p for p in folder.rglob("*.parquet")
+                   if IMAGES_DIR not in p.relative_to(folder).parts[:-1] and p.name != FETCHED)
+    if not files:
+        raise BenchError(f"corpus {folder} has no parquet shards")
+    return files
+
+
+def _file_hash(files: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(str(f.relative_to(root)).encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def fingerprint(folder: Path) -> dict:
+    """What identifies a corpus: its path, the manifest's hash and a hash of every shard's bytes."""
+    manifest = folder / "manifest.json"
+    extra = [folder / FETCHED] if (folder / FETCHED).exists() else []
+    return {
+        "path": str(folder),
+        "manifest_hash": hashlib.sha256(manifest.read_bytes()).hexdigest()[:16] if manifest.exists() else None,
+        "content_hash": _file_hash(shard_files(folder) + extra, folder),
+    }
+
+
+@dataclass
+class Pairs:
+    """Usable rows of one language: native text, English text (None for native-only rows), images."""
+
+    ids: list[str]
+    text: list[str]
+    text_en: list[str | None]
+    images: list[Any]  # decoded PIL images, aligned with ids
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def parallel(self) -> list[bool]:
+        """True where the row has an English caption (distillation), False for native-only rows (denoising)."""
+        return [t is not None for t in self.text_en]
+
+
+def read_rows(folder: Path, lang: str) -> list[dict]:
+    """Rows of `lang` from every shard, in a stable order; a language missing from the corpus is an error."""
+    import polars as pl
+
+    frames = [pl.read_parquet(f) for f in shard_files(folder)]
+    need = {"id", "lang", "text", "text_en", "image"}
+    for f, frame in zip(shard_files(folder), frames, strict=True):
+        missing = need - set(frame.columns)
+        if missing:
+            raise BenchError(f"{f}: corpus shard lacks column(s) {', '.join(sorted(missing))}")
+    frame = pl.concat([fr.select(sorted(need)) for fr in frames], how="diagonal_relaxed")
+    langs = sorted(set(frame["lang"].drop_nulls().to_list()))
+    rows = frame.filter(pl.col("lang") == lang).to_dicts()
+    if not rows:
+        raise BenchError(f"corpus {folder} has no '{lang}' rows (it has: {', '.join(langs) or 'none'}); "
+                         f"build one with bench build-corpus --lang {lang}")
+    return rows
+
+
+def load_pairs(folder: Path, lang: str, hybrid: bool = True, normalise: Callable[[str], str] | None = None,
+               limit: int | None = None) -> Pairs:
+    """Rows of `lang` whose image can be read; unreadable or missing images are skipped and counted."""
+    rows = read_rows(folder, lang)
+    fetched = _fetched_index(folder)
+    pairs = Pairs([], [], [], [], skipped={"no_image": 0, "not_fetched": 0, "native_only": 0, "empty_text": 0})
+    for row in rows:
+        text_en = row["text_en"] if row["text_en"] else None
+        if text_en is None and not hybrid:
+            pairs.skipped["native_only"] += 1
+            continue
+        if not row["text"]:
+            pairs.skipped["empty_text"] += 1
+            continue
+        image, why = _open_image(row["image"], folder, fetched.get(str(row["id"])))
+        if image is None:
+            pairs.skipped[why] += 1
+            continue
+        pairs.ids.append(str(row["id"]))
+        pairs.text.append(normalise(row["text"]) if normalise else row["text"])
+        pairs.text_en.append(text_en)
+        pairs.images.append(image)
+        if limit and len(pairs) >= limit:
+            break
+    skipped = {k: v for k, v in pairs.skipped.items() if v}
+    if skipped:
+        log.info("corpus %s: using %d '%s' rows, skipped %s", folder.name, len(pairs), lang, skipped)
+    if pairs.skipped["not_fetched"]:
+        log.warning("%d rows point at URLs that were not downloaded; run bench fetch-images first",
+                    pairs.skipped["not_fetched"])
+    if not len(pairs):
+        raise BenchError(f"corpus {folder}: no '{lang}' row has a readable image ({skipped})")
+    return pairs
+
+
+def _fetched_index(folder: Path) -> dict[str, str]:
+    """id -> local file of images downloaded by `bench fetch-images` (successful ones only)."""
+    index = folder / FETCHED
+    if not index.exists():
+        return {}
+    import polars as pl
+
+    frame = pl.read_parquet(index).filter(pl.col("status") == "success")
+    return dict(zip(frame["id"].cast(pl.Utf8).to_list(), frame["path"].to_list(), strict=True))
+
+
+def _open_image(ref: Any, folder: Path, fetched: str | None):
+    """(RGB PIL image, None) or (None, reason) for a path, URL, raw bytes or {bytes, path} value."""
+    from PIL import Image
+
+    if isinstance(ref, dict):  # the datasets Image feature
+        ref = ref.get("bytes") or ref.get("path")
+    try:
+        if isinstance(ref, (bytes, bytearray)):
+            source: Any = io.BytesIO(ref)
+        elif isinstance(ref, str) and ref.startswith(("http://", "https://")):
+            if fetched is None:
+                return None, "not_fetched"
+            source = folder / fetched
+        elif isinstance(ref, str) and ref:
+            source = Path(ref) if Path(ref).is_absolute() else folder / ref
+        else:
+            return None, "no_image"
+        with Image.open(source) as img:
+            return img.convert("RGB"), None
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None, "no_image"
+
+
+def to_pixels(images: list[Any], resolution: int):
+    """Resize the shorter side, centre-crop to a square, scale to [-1, 1]: B x 3 x R x R float32."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    out = []
+    for img in images:
+        w, h = img.size
+        scale = resolution / min(w, h)
+        img = img.resize((max(resolution, round(w * scale)), max(resolution, round(h * scale))),
+                         Image.Resampling.BICUBIC)
+        left, top = (img.width - resolution) // 2, (img.height - resolution) // 2
+        img = img.crop((left, top, left + resolution, top + resolution))
+        out.append(torch.from_numpy(np.asarray(img, dtype=np.float32).copy()).permute(2, 0, 1))
+    return torch.stack(out) / 127.5 - 1.0
+
+
+def split_ids(ids: list[str], parallel: list[bool], val_rows: int, seed: int) -> tuple[list[int], list[int]]:
+    """(train indices, held-out indices): the held-out rows are parallel ones chosen by a hash of their id."""
+    def rank(i: int) -> str:
+        return hashlib.sha256(f"{seed}:{ids[i]}".encode()).hexdigest()
+
+    candidates = sorted((i for i in range(len(ids)) if parallel[i]), key=rank)
+    held = set(candidates[:val_rows]) if len(candidates) > val_rows else set()
+    if val_rows and not held:
+        log.warning("too few parallel rows (%d) to hold %d out for validation", len(candidates), val_rows)
+    return [i for i in range(len(ids)) if i not in held], sorted(held)
+
+
+class FrozenCache:
+    """Student and teacher text embeddings and VAE latent moments, computed once per corpus and models."""
+
+    def __init__(self, tensors: dict[str, Any]) -> None:
+        self.tensors = tensors
+
+    def take(self, name: str, index) -> Any:
+        return self.tensors[name][index]
+
+    @staticmethod
+    def key(kind: str, **parts: Any) -> str:
+        """The cache file's name: every input that decides the cached values, hashed."""
+        return f"{kind}-{stable_hash({'format': CACHE_FORMAT, 'kind': kind, **parts}, length=16)}"
+
+    @staticmethod
+    def load_or_build(kind: str, key: str, ids: list[str], build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Read cache_dir(kind)/<key>.safetensors if it holds exactly `ids`, else build and write it."""
+        from safetensors import safe_open
+        from safetensors.torch import save_file
+
+        path = paths.cache_dir(kind) / f"{key}.safetensors"
+        ids_hash = stable_hash(ids, length=16)
+        if path.exists():
+            with safe_open(str(path), framework="pt") as fh:
+                if (fh.metadata() or {}).get("ids_hash") == ids_hash:
+                    log.info("using cached %s %s", kind, path.name)
+                    return {name: fh.get_tensor(name) for name in fh.keys()}  # noqa: SIM118
+        tensors = {k: v.contiguous().cpu() for k, v in build().items()}
+        meta = {"ids_hash": ids_hash, "ids": json.dumps(ids[:1000]), "rows": str(len(ids))}
+        paths.atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+        log.info("cached %s for %d rows in %s", kind, len(ids), path)
+        return tensors
