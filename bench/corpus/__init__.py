@@ -1,0 +1,1 @@
+"""Parallel caption corpora: sources, translators, filters, language identification and the sharded build."""

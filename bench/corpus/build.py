@@ -1,0 +1,362 @@
+"""`build-corpus` as a function: stream sources in fixed-size chunks, filter, translate, write one shard per chunk.
+
+Shard i holds what survives of source rows [i * shard_size, (i + 1) * shard_size). The shard key is that
+chunk index: under torchrun/accelerate rank r builds the shards with i % world_size == r. Every process still
+runs the cheap source-side filters over every chunk, so duplicate decisions (which depend on all earlier rows)
+are the same whatever the number of processes, and a resumed build re-derives them from the source. A shard
+is finished when its stats file exists (written after the parquet); finished shards are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import importlib.metadata
+import logging
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from bench import paths
+from bench.config import config_hash, to_jsonable
+from bench.corpus.filters import (
+    POST_FILTERS,
+    PRE_FILTERS,
+    Dedup,
+    FilterSettings,
+    post_filter,
+    pre_filter,
+)
+from bench.corpus.sources import Source, environment_rank, open_source
+from bench.corpus.translators import Translator, load_translator
+from bench.errors import BenchError
+from bench.languages import get_language
+
+log = logging.getLogger(__name__)
+
+CORPUS_COLUMNS = ("id", "lang", "text_en", "text", "source", "image", "lang_score", "len_ratio",
+                  "similarity", "aesthetic", "width", "height")
+PACKAGES = ("pea-bench", "torch", "transformers", "polars", "pyarrow", "lingua-language-detector",
+            "sentencepiece", "opencc-python-reimplemented", "datasets")
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Everything that decides a corpus (batch_size, device and name do not change its rows)."""
+
+    lang: str
+    sources: tuple[str, ...]
+    translator: str = "nllb"
+    translator_model: str | None = None  # hub id or local folder replacing the translator's default
+    name: str | None = None
+    limit: int | None = None  # read at most this many source rows
+    shard_size: int = 50_000
+    batch_size: int = 32
+    device: str | None = None
+    filters: FilterSettings = field(default_factory=FilterSettings)
+    sample_pairs: int = 20
+    seed: int = 0
+
+    def corpus_name(self) -> str:
+        """The given name, or <source kinds>-<lang>-<translator>."""
+        if self.name:
+            return self.name
+        kinds = "-".join(dict.fromkeys(spec.partition(":")[0] for spec in self.sources))
+        return f"{kinds}-{self.lang}-{self.translator}"
+
+    def hash(self) -> str:
+        """Hash of the fields that decide the rows."""
+        return config_hash(self, exclude=("batch_size", "device", "name", "sample_pairs"))
+
+
+@dataclass
+class BuildResult:
+    """What a build (or one rank of it) did."""
+
+    name: str
+    folder: Path
+    shards_built: int
+    shards_skipped: int
+    shards_total: int
+    finalized: bool
+    manifest: dict | None = None
+
+
+def chunks(sources: Iterable[Source], size: int, limit: int | None = None) -> Iterator[pl.DataFrame]:
+    """Cut the concatenated sources into frames of exactly `size` rows (the last may be shorter)."""
+    buffer: list[pl.DataFrame] = []
+    have = total = 0
+    for source in sources:
+        for frame in source.batches(min(size, 65536)):
+            if limit is not None:
+                frame = frame.head(limit - total)
+            total += frame.height
+            buffer.append(frame)
+            have += frame.height
+            while have >= size:
+                joined = pl.concat(buffer, rechunk=False)
+                yield joined.head(size)
+                rest = joined.slice(size)
+                buffer, have = [rest], rest.height
+            if limit is not None and total >= limit:
+                break
+        if limit is not None and total >= limit:
+            break
+    if have:
+        yield pl.concat(buffer)
+
+
+def _progress(enabled: bool):
+    """A rich progress bar that shows captions per second."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.text import Text
+
+    class Speed(ProgressColumn):
+        def render(self, task) -> Text:
+            return Text(f"{task.speed or 0:,.0f} captions/s")
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Speed(),
+                    TimeElapsedColumn(), disable=not enabled, transient=False)
+
+
+def _translate(frame: pl.DataFrame, translator: Translator, batch_size: int, on_progress) -> pl.DataFrame:
+    """Fill the null `text` cells by translating `text_en`; native captions are kept as they are."""
+    if translator.name == "none":
+        return frame
+    todo = frame["text"].is_null().arg_true()
+    if not len(todo):
+        return frame
+    sources = frame["text_en"].gather(todo).to_list()
+    # Windows of many batches: length sorting inside a window, progress updates between windows.
+    window = batch_size * 16
+    outputs: list[str] = []
+    for start in range(0, len(sources), window):
+        outputs.extend(translator.translate(sources[start:start + window], batch_size=batch_size))
+        on_progress(min(window, len(sources) - start))
+    return frame.with_columns(frame["text"].scatter(todo, pl.Series(outputs, dtype=pl.String)))
+
+
+def _shard_frame(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
+    """The kept rows in the corpus column order."""
+    return frame.with_columns(pl.lit(lang).alias("lang")).select(CORPUS_COLUMNS)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_shard(name: str, index: int, frame: pl.DataFrame, stats: dict) -> None:
+    """Write the parquet shard, then its stats file (the 'finished' mark), both atomically."""
+    shard = paths.corpus_shard_path(name, index)
+    paths.atomic_write(shard, lambda tmp: frame.write_parquet(tmp, compression="zstd", statistics=True))
+    stats = {**stats, "file": shard.relative_to(paths.corpus_dir(name)).as_posix(), "rows": frame.height,
+             "sha256": _sha256(shard)}
+    paths.write_json(paths.corpus_shard_stats_path(name, index), stats)
+
+
+def _check_or_record_config(name: str, config: CorpusConfig, translator: Translator) -> None:
+    """A corpus folder is resumed only by the config (and translator) that started it."""
+    record = {"config_hash": config.hash(), "config": to_jsonable(config), "translator": translator.describe()}
+    path = paths.corpus_build_config_path(name)
+    if path.exists():
+        old = paths.read_json(path)
+        if old.get("config_hash") != record["config_hash"] or old.get("translator") != record["translator"]:
+            raise BenchError(
+                f"corpus '{name}' was started with different settings ({paths.corpus_dir(name)}); "
+                "pass another --name or delete that folder"
+            )
+        return
+    paths.write_json(path, record)
+
+
+def open_sources(config: CorpusConfig) -> list[Source]:
+    """Open and check every source before anything is written."""
+    if not config.sources:
+        raise BenchError("no source given: pass --source KIND:PATH (e.g. --source sample)")
+    return [open_source(spec, config.lang) for spec in config.sources]
+
+
+def _check_native(sources: list[Source], config: CorpusConfig) -> None:
+    """Translator 'none' needs native captions: say so at once rather than drop every row."""
+    if config.translator != "none":
+        return
+    for source in sources:
+        first = next(source.batches(256), None)
+        if first is not None and first["text"].is_null().all():
+            raise BenchError(
+                f"source {source.kind}:{source.location} has no '{config.lang}' captions; "
+                "translator 'none' needs native captions (pick nllb, m2m100, opus-mt or tiny)"
+            )
+
+
+def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
+    """Build (or resume) this process's shards of a corpus, and finalize it when every shard is done."""
+    if config.shard_size < 1:
+        raise BenchError(f"shard size must be positive (got {config.shard_size})")
+    if config.limit is not None and config.limit < 0:
+        raise BenchError(f"--limit must be >= 0 (got {config.limit})")
+    lang = get_language(config.lang)
+    if lang.code == "en":
+        raise BenchError("the target language is English; pick the language to build captions in (e.g. --lang ko)")
+    name = config.corpus_name()
+    paths.corpus_dir(name)  # validates the name before any work
+    rank, world = environment_rank()
+    sources = open_sources(config)
+    _check_native(sources, config)
+    translator = load_translator(config.translator, "en", lang.code, device=config.device,
+                                 model=config.translator_model)
+    _check_or_record_config(name, config, translator)
+
+    dedup = Dedup.empty()
+    built = skipped = total = 0
+    with _progress(progress) as bar:
+        task = bar.add_task(f"{name} (rank {rank}/{world})" if world > 1 else name, total=config.limit)
+        for index, chunk in enumerate(chunks(sources, config.shard_size, config.limit)):
+            total = index + 1
+            kept, pre_counts = pre_filter(chunk, config.filters, dedup)
+            if index % world != rank:
+                bar.advance(task, chunk.height)
+                continue
+            if paths.corpus_shard_stats_path(name, index).exists():
+                skipped += 1
+                bar.advance(task, chunk.height)
+                continue
+            done = [0]
+
+            def advance(n: int, done=done) -> None:
+                done[0] += n
+                bar.advance(task, n)
+
+            translated = _translate(kept, translator, config.batch_size, advance)
+            final, post_counts = post_filter(translated, lang, config.filters)
+            _write_shard(name, index, _shard_frame(final, lang.code),
+                         {"index": index, "rows_in": chunk.height, "pre": pre_counts, "post": post_counts})
+            built += 1
+            bar.advance(task, chunk.height - done[0])
+    if total == 0:
+        raise BenchError(f"the sources gave no captions: {', '.join(config.sources)}")
+    finished = all(paths.corpus_shard_stats_path(name, i).exists() for i in range(total))
+    manifest = None
+    if finished:
+        manifest = finalize(name, config, sources, translator, total, world)
+    else:
+        log.info("rank %d done; the corpus is finalized by the last rank to finish (or rerun the command)", rank)
+    return BuildResult(name, paths.corpus_dir(name), built, skipped, total, finished, manifest)
+
+
+def _versions() -> dict[str, str | None]:
+    out = {}
+    for package in PACKAGES:
+        try:
+            out[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            out[package] = None
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO_ROOT, capture_output=True,
+                                text=True, timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def _describe_source(source: Source) -> dict:
+    """A source for the manifest; files over 2 GiB in total are listed by size instead of hashed."""
+    if sum(f.stat().st_size for f in source.files) > 2 << 30:
+        return {"kind": source.kind, "location": source.location, "label": source.label, "sha256": None,
+                "bytes": sum(f.stat().st_size for f in source.files)}
+    return source.describe()
+
+
+def finalize(name: str, config: CorpusConfig, sources: list[Source], translator: Translator,
+             n_shards: int, world: int = 1) -> dict:
+    """Write manifest.json and sample.md from the finished shards (idempotent, safe to race)."""
+    stats = [paths.read_json(paths.corpus_shard_stats_path(name, i)) for i in range(n_shards)]
+    pre = {k: sum(s["pre"].get(k, 0) for s in stats) for k in PRE_FILTERS}
+    post = {k: sum(s["post"].get(k, 0) for s in stats) for k in POST_FILTERS}
+    read = sum(s["rows_in"] for s in stats)
+    kept = sum(s["rows"] for s in stats)
+    shard_list = [{"file": s["file"], "rows": s["rows"], "sha256": s["sha256"]} for s in stats]
+    content = hashlib.sha256("".join(s["sha256"] for s in stats).encode()).hexdigest()
+    manifest = {
+        "name": name,
+        "lang": config.lang,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "config": to_jsonable(config),
+        "config_hash": config.hash(),
+        "sources": [_describe_source(s) for s in sources],
+        "translator": translator.describe(),
+        "filters": [{"name": k, "stage": "source", "dropped": v} for k, v in pre.items()]
+        + [{"name": k, "stage": "output", "dropped": v} for k, v in post.items()],
+        "filter_settings": to_jsonable(config.filters),
+        "script_normalised": sum(s["post"].get("script_normalised", 0) for s in stats),
+        "rows": {"read": read, "kept": kept, "dropped": read - kept},
+        "shards": shard_list,
+        "content_hash": content,
+        "columns": list(CORPUS_COLUMNS),
+        "processes": world,
+        "packages": _versions(),
+        "git_commit": _git_commit(),
+        "command": " ".join(sys.argv),
+    }
+    paths.write_json(paths.corpus_manifest_path(name), manifest)
+    paths.write_text(paths.corpus_sample_path(name), _sample_markdown(name, config, manifest))
+    log.info("corpus %s: %d of %d rows kept, %d shards", name, kept, read, n_shards)
+    return manifest
+
+
+def read_corpus(name: str, columns: list[str] | None = None) -> pl.DataFrame:
+    """All rows of a finished corpus, shard by shard in order."""
+    manifest = paths.read_json(paths.corpus_manifest_path(name))
+    folder = paths.corpus_dir(name)
+    frames = [pl.read_parquet(folder / s["file"], columns=columns) for s in manifest["shards"]]
+    return pl.concat(frames) if frames else pl.DataFrame()
+
+
+def _sample_markdown(name: str, config: CorpusConfig, manifest: dict) -> str:
+    """sample.md: `sample_pairs` random pairs (seeded) for a person to eyeball."""
+    import numpy as np
+
+    total = manifest["rows"]["kept"]
+    rng = np.random.default_rng(config.seed)
+    picks = np.sort(rng.choice(total, size=min(config.sample_pairs, total), replace=False)) if total else []
+    rows, offset, folder = [], 0, paths.corpus_dir(name)
+    for shard in manifest["shards"]:
+        local = [int(p - offset) for p in picks if offset <= p < offset + shard["rows"]]
+        if local:
+            frame = pl.read_parquet(folder / shard["file"], columns=["id", "text_en", "text", "lang_score"])
+            rows.extend(frame[local].iter_rows(named=True))
+        offset += shard["rows"]
+    translator = manifest["translator"]
+    lines = [
+        f"# {name}: {len(rows)} random pairs",
+        "",
+        f"{manifest['rows']['kept']} of {manifest['rows']['read']} source rows kept; language {config.lang}; "
+        f"translator {translator['name']} ({translator['model_id']}).",
+        "",
+        "| id | English | " + config.lang + " | lang score |",
+        "|---|---|---|---|",
+    ]
+    for row in rows:
+        score = "-" if row["lang_score"] is None else f"{row['lang_score']:.2f}"
+        cells = [str(row["id"]), row["text_en"] or "", row["text"] or ""]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + f" | {score} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,257 @@
+"""Machine translators by name: transformers seq2seq models (NLLB-200, M2M100, Marian opus-mt), tiny, none.
+
+Every translator works in any direction its model supports (the generation stage translates native prompts
+into English with the same code), decodes deterministically, and records the settings it decoded with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError, NotAvailableOffline
+from bench.languages import Language, get_language
+from bench.registry import Registry
+
+log = logging.getLogger(__name__)
+
+OFFLINE_HINT = "not cached: connect once or pass a local folder"
+
+# Marian models that serve several target languages need a sentence-initial target token.
+MARIAN_TARGET_TOKENS = {
+    "zh": (">>cmn_Hans<<", ">>zho_Hans<<", ">>cmn<<", ">>zho<<"),
+    "ko": (">>kor_Hang<<", ">>kor<<"),
+    "ja": (">>jpn<<", ">>jpn_Jpan<<"),
+}
+
+
+class Translator:
+    """Translates captions from src_lang to tgt_lang; `settings` are the decoding settings for manifests."""
+
+    name: str = "base"
+    model_id: str = ""
+    revision: str = ""
+    settings: dict[str, Any]
+
+    def __init__(self, src: Language, tgt: Language) -> None:
+        self.src, self.tgt = src, tgt
+        self.settings = {}
+
+    def translate(self, texts: Sequence[str], batch_size: int = 32) -> list[str]:
+        """Translate every text; the output list is in input order."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Everything that decides the output, for the manifest."""
+        return {"name": self.name, "model_id": self.model_id, "revision": self.revision,
+                "src_lang": self.src.code, "tgt_lang": self.tgt.code, "settings": dict(self.settings)}
+
+
+class NoTranslator(Translator):
+    """For native parallel sources: no translation (identity only when source and target agree)."""
+
+    name = "none"
+
+    def __init__(self, src: Language, tgt: Language) -> None:
+        super().__init__(src, tgt)
+        self.model_id, self.revision = "none", "none"
+
+    def translate(self, texts: Sequence[str], batch_size: int = 32) -> list[str]:
+        if self.src.code != self.tgt.code:
+            raise BenchError(f"translator 'none' cannot translate {self.src.code} -> {self.tgt.code}; "
+                             "pick nllb, m2m100, opus-mt or tiny")
+        return list(texts)
+
+
+@dataclass(frozen=True)
+class Family:
+    """How one seq2seq family names languages and which model it loads by default."""
+
+    name: str
+    default_model: Callable[[Language, Language], str]
+    set_languages: Callable[[Any, Language, Language], dict[str, Any]] = field(repr=False)
+
+
+def _nllb_languages(tokenizer, src: Language, tgt: Language) -> dict[str, Any]:
+    tokenizer.src_lang = src.nllb
+    return {"forced_bos_token_id": tokenizer.convert_tokens_to_ids(tgt.nllb)}
+
+
+def _m2m100_languages(tokenizer, src: Language, tgt: Language) -> dict[str, Any]:
+    tokenizer.src_lang = src.m2m100
+    return {"forced_bos_token_id": tokenizer.get_lang_id(tgt.m2m100)}
+
+
+def _marian_model(src: Language, tgt: Language) -> str:
+    if src.code == "en" and tgt.opus_mt_from_en:
+        return tgt.opus_mt_from_en
+    if tgt.code == "en" and src.opus_mt_to_en:
+        return src.opus_mt_to_en
+    raise BenchError(f"opus-mt has no {src.code} -> {tgt.code} model in the language table; use nllb or m2m100")
+
+
+def _marian_languages(tokenizer, src: Language, tgt: Language) -> dict[str, Any]:
+    vocab = tokenizer.get_vocab()
+    prefix = next((tok for tok in MARIAN_TARGET_TOKENS.get(tgt.code, ()) if tok in vocab), None)
+    return {"_prefix": f"{prefix} " if prefix else ""}
+
+
+FAMILIES = {
+    "nllb": Family("nllb", lambda s, t: "facebook/nllb-200-distilled-600M", _nllb_languages),
+    "m2m100": Family("m2m100", lambda s, t: "facebook/m2m100_418M", _m2m100_languages),
+    "marian": Family("marian", _marian_model, _marian_languages),
+}
+
+
+def pick_device(device: str | None = None) -> str:
+    """The given device, else this process's GPU (LOCAL_RANK under torchrun/accelerate), else the CPU."""
+    if device:
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+    return "cpu"
+
+
+def weights_revision(folder: Path) -> str:
+    """A short content hash of a local model folder's config and weights (its 'revision')."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.json")) + sorted(folder.glob("*.safetensors")):
+        digest.update(path.name.encode())
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 22):
+                digest.update(chunk)
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+def _load_pretrained(model_id: str, dtype):
+    """Tokenizer and seq2seq model from a hub id (cache only when offline) or a local folder."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from bench.models import zoo
+
+    resolved = zoo.resolve(model_id)
+    local = Path(resolved).is_dir()
+    if not local and Path(resolved).exists():
+        raise BenchError(f"translator model {resolved} is a file; pass a model folder or a hub id")
+    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved, local_files_only=offline and not local)
+        model = AutoModelForSeq2SeqLM.from_pretrained(resolved, dtype=dtype, local_files_only=offline and not local)
+    except OSError as exc:
+        if not local:
+            raise NotAvailableOffline(f"translator {model_id} {OFFLINE_HINT}") from None
+        raise BenchError(f"cannot load translator from {resolved}: {str(exc).splitlines()[0][:200]}") from None
+    revision = getattr(model.config, "_commit_hash", None) or (weights_revision(Path(resolved)) if local else "")
+    return tokenizer, model, revision
+
+
+class Seq2SeqTranslator(Translator):
+    """A transformers encoder-decoder translator with length-sorted batches and deterministic beam search."""
+
+    def __init__(self, name: str, family: Family, src: Language, tgt: Language, model_id: str | None = None,
+                 device: str | None = None, num_beams: int = 4, max_new_tokens: int = 128,
+                 max_input_tokens: int = 256, cpu_threads: int | None = None) -> None:
+        import torch
+
+        super().__init__(src, tgt)
+        self.name = name
+        self.model_id = model_id or family.default_model(src, tgt)
+        self.device = pick_device(device)
+        dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
+        self.tokenizer, self.model, self.revision = _load_pretrained(self.model_id, dtype)
+        self.model.to(self.device).eval()
+        self._generate_kwargs = family.set_languages(self.tokenizer, src, tgt)
+        self._prefix = self._generate_kwargs.pop("_prefix", "")
+        # Language tokens are not always flagged special (M2M100 under transformers 5): drop them by id.
+        self._drop_ids = set(self.tokenizer.all_special_ids) | set(
+            getattr(self.tokenizer, "lang_token_to_id", {}).values())
+        self.max_input_tokens = max_input_tokens
+        self.cpu_threads = cpu_threads
+        self.settings = {
+            "num_beams": num_beams, "do_sample": False, "max_new_tokens": max_new_tokens,
+            "max_input_tokens": max_input_tokens, "length_penalty": 1.0, "early_stopping": True,
+            "dtype": str(dtype).removeprefix("torch."), "family": family.name,
+            "target_prefix": self._prefix.strip() or None,
+        }
+
+    def translate(self, texts: Sequence[str], batch_size: int = 32, sort_by_length: bool = True) -> list[str]:
+        """Translate in batches of similar length (less padding), returning outputs in input order."""
+        import torch
+
+        order = list(range(len(texts)))
+        if sort_by_length:
+            order.sort(key=lambda i: len(texts[i]), reverse=True)
+        out: list[str] = [""] * len(texts)
+        kwargs = {k: v for k, v in self.settings.items()
+                  if k in {"num_beams", "do_sample", "max_new_tokens", "length_penalty", "early_stopping"}}
+        if kwargs["num_beams"] == 1:
+            kwargs.pop("early_stopping")
+        # A tiny model on a shared CPU is faster on one thread: more threads only spin against each other.
+        threads = torch.get_num_threads()
+        if self.cpu_threads and self.device == "cpu":
+            torch.set_num_threads(self.cpu_threads)
+        try:
+            self._run(texts, order, batch_size, kwargs, out)
+        finally:
+            torch.set_num_threads(threads)
+        return out
+
+    def _run(self, texts: Sequence[str], order: list[int], batch_size: int, kwargs: dict, out: list[str]) -> None:
+        import torch
+
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            batch = self.tokenizer([self._prefix + texts[i] for i in idx], return_tensors="pt", padding=True,
+                                   truncation=True, max_length=self.max_input_tokens).to(self.device)
+            with torch.inference_mode():
+                generated = self.model.generate(**batch, **kwargs, **self._generate_kwargs)
+            for i, ids in zip(idx, generated.tolist(), strict=True):
+                kept = [t for t in ids if t not in self._drop_ids]
+                out[i] = self.tokenizer.decode(kept, skip_special_tokens=True).strip()
+
+
+TranslatorFactory = Callable[..., Translator]
+TRANSLATORS: Registry[TranslatorFactory] = Registry("translator", hint="nllb, m2m100, opus-mt, tiny or none")
+
+
+@TRANSLATORS.register("nllb")
+def _nllb(src, tgt, device=None, model=None, **kw) -> Translator:
+    return Seq2SeqTranslator("nllb", FAMILIES["nllb"], src, tgt, model, device, **kw)
+
+
+@TRANSLATORS.register("m2m100")
+def _m2m100(src, tgt, device=None, model=None, **kw) -> Translator:
+    return Seq2SeqTranslator("m2m100", FAMILIES["m2m100"], src, tgt, model, device, **kw)
+
+
+@TRANSLATORS.register("opus-mt")
+def _opus_mt(src, tgt, device=None, model=None, **kw) -> Translator:
+    return Seq2SeqTranslator("opus-mt", FAMILIES["marian"], src, tgt, model, device, **kw)
+
+
+@TRANSLATORS.register("tiny")
+def _tiny(src, tgt, device=None, model=None, **kw) -> Translator:
+    # A random-weight M2M100 from the zoo: the real from_pretrained + generate path, meaningless output.
+    kw = {"num_beams": 2, "max_new_tokens": 24, "cpu_threads": 1, **kw}
+    return Seq2SeqTranslator("tiny", FAMILIES["m2m100"], src, tgt, model or "zoo:tiny-translator", device, **kw)
+
+
+@TRANSLATORS.register("none")
+def _none(src, tgt, device=None, model=None, **kw) -> Translator:
+    return NoTranslator(src, tgt)
+
+
+def load_translator(name: str, src_lang: str, tgt_lang: str, device: str | None = None,
+                    model: str | None = None, **settings: Any) -> Translator:
+    """Build translator `name` for src_lang -> tgt_lang; `model` overrides its hub id or local folder."""
+    factory = TRANSLATORS.get(name)
+    src, tgt = get_language(src_lang), get_language(tgt_lang)
+    log.info("loading translator %s (%s -> %s)", name, src.code, tgt.code)
+    return factory(src, tgt, device=device, model=model, **settings)
