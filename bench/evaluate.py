@@ -37,6 +37,7 @@ class EvalConfig:
     extractor: str | None = None  # FID/KID network (bench.features.EXTRACTORS)
     mode: str = "clean"  # clean-fid mode: clean, legacy_tensorflow, legacy_pytorch
     refstats: str | None = None  # name of reference statistics for FID, KID and CMMD
+    device: str = "auto"  # auto: cuda when available, else cpu
     copy_to_reports: bool = True
 
 
@@ -134,7 +135,8 @@ class EvalContext:
             raise unknown_name("FID mode", cfg.mode, FID_MODES)
         self.mode = cfg.mode
         self.refstats_name = cfg.refstats
-        self.features = RunFeatures(run.path, self.files, self.mode)
+        self.device = resolve_device(cfg.device)
+        self.features = RunFeatures(run.path, self.files, self.mode, self.device)
         self._texts: dict[tuple[str, tuple[str, ...]], tuple[Any, list[bool]]] = {}
         self._refstats: dict[str, Any] = {}
         self._concepts = None
@@ -160,7 +162,7 @@ class EvalContext:
         """The judge's text context in tokens."""
         from bench.judges import load_judge
 
-        return load_judge(judge).context_length
+        return load_judge(judge, self.device).context_length
 
     def text_embeddings(self, judge: str, texts: list[str]):
         """Unit-norm text embeddings by `judge` and, per text, whether it was truncated."""
@@ -168,7 +170,7 @@ class EvalContext:
 
         key = (judge, tuple(texts))
         if key not in self._texts:
-            loaded = load_judge(judge)
+            loaded = load_judge(judge, self.device)
             emb, _ = loaded.encode_texts(texts)
             self._texts[key] = (emb, loaded.truncated_flags(texts))
         return self._texts[key]
@@ -220,6 +222,15 @@ class EvalContext:
                 from bench.features import EXTRACTORS
 
                 EXTRACTORS.get(self.extractor).available(self.mode)
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; anything else is passed to torch as given."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def choose_metrics(ctx: EvalContext, names: tuple[str, ...] | None) -> tuple[list, dict[str, str]]:
@@ -363,7 +374,7 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
         "spec": info.spec,
         "versions": _versions(),
         "git": _git(),
-        "device": "cpu",
+        "device": ctx.device,
         "timings": {
             "evaluated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "total_seconds": round(time.perf_counter() - started, 4),

@@ -33,7 +33,7 @@ class Extractor:
 
     name: str
     tier: str
-    load: Callable[[str], Callable]
+    load: Callable[[str, str], Callable]  # (mode, device) -> feature function
     available: Callable[[str], None] = lambda mode: None  # raises NotAvailableOffline when it cannot load
 
 
@@ -59,24 +59,24 @@ def _inception_available(mode: str) -> None:
         )
 
 
-def _load_inception(mode: str) -> Callable:
+def _load_inception(mode: str, device: str = "cpu") -> Callable:
     import torch
     from cleanfid.features import build_feature_extractor
 
     _inception_available(mode)
     try:
-        return build_feature_extractor(mode, device=torch.device("cpu"), use_dataparallel=False)
+        return build_feature_extractor(mode, device=torch.device(device), use_dataparallel=False)
     except OSError as exc:  # URLError from the legacy_pytorch download
         raise NotAvailableOffline(f"clean-fid's Inception ({mode}) could not be loaded offline: {exc}") from None
 
 
-def _load_tiny_inception(mode: str) -> Callable:
+def _load_tiny_inception(mode: str, device: str = "cpu") -> Callable:
     import torch
 
     from bench.models import zoo
     from bench.models.zoo.judges import load_tiny_inception
 
-    model = load_tiny_inception(zoo.ensure("tiny-inception"))
+    model = load_tiny_inception(zoo.ensure("tiny-inception")).to(device)
 
     def features(batch: torch.Tensor) -> torch.Tensor:
         return model(batch)
@@ -87,18 +87,18 @@ def _load_tiny_inception(mode: str) -> Callable:
 register_extractor(Extractor("inception", "real", _load_inception, _inception_available))
 register_extractor(Extractor("tiny-inception", "tiny", _load_tiny_inception))
 
-_loaded_extractors: dict[tuple[str, str], Callable] = {}
+_loaded_extractors: dict[tuple[str, str, str], Callable] = {}
 
 
-def load_extractor(name: str, mode: str) -> Callable:
-    """The feature function of extractor `name` in clean-fid mode `mode` (cached per process)."""
+def load_extractor(name: str, mode: str, device: str = "cpu") -> Callable:
+    """The feature function of extractor `name` in clean-fid mode `mode` on `device` (cached per process)."""
     if mode not in FID_MODES:
         from bench.errors import unknown_name
 
         raise unknown_name("FID mode", mode, FID_MODES)
-    key = (name, mode)
+    key = (name, mode, device)
     if key not in _loaded_extractors:
-        _loaded_extractors[key] = EXTRACTORS.get(name).load(mode)
+        _loaded_extractors[key] = EXTRACTORS.get(name).load(mode, device)
     return _loaded_extractors[key]
 
 
@@ -117,15 +117,15 @@ def check_images(files: Sequence[Path]) -> None:
 
 
 def extract_features(files: Sequence[Path], extractor: str, mode: str = "clean",
-                     batch_size: int = BATCH_SIZE) -> np.ndarray:
+                     batch_size: int = BATCH_SIZE, device: str = "cpu") -> np.ndarray:
     """Features of `files` (in the given order) through clean-fid's preprocessing and `extractor`."""
     import torch
     from cleanfid.fid import get_files_features
 
-    fn = load_extractor(extractor, mode)
+    fn = load_extractor(extractor, mode, device)
     try:
         return get_files_features([str(f) for f in files], model=fn, num_workers=0, batch_size=batch_size,
-                                  device=torch.device("cpu"), mode=mode, verbose=False)
+                                  device=torch.device(device), mode=mode, verbose=False)
     except (OSError, ValueError, SyntaxError):
         check_images(files)  # names the bad file; re-raise if every file decodes
         raise
@@ -147,13 +147,14 @@ def load_images(files: Sequence[Path]):
     return out
 
 
-def judge_image_features(files: Sequence[Path], judge_name: str, batch_size: int = 32) -> np.ndarray:
+def judge_image_features(files: Sequence[Path], judge_name: str, batch_size: int = 32,
+                         device: str = "cpu") -> np.ndarray:
     """Unit-norm image embeddings of `files` by a judge, loading images one batch at a time."""
     import numpy as np
 
     from bench.judges import load_judge
 
-    judge = load_judge(judge_name)
+    judge = load_judge(judge_name, device)
     out = [judge.encode_images(load_images(files[i:i + batch_size])) for i in range(0, len(files), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
@@ -173,10 +174,11 @@ def files_key(files: Sequence[Path]) -> str:
 class RunFeatures:
     """Features of one run's images, computed once per extractor or judge and cached under features/."""
 
-    def __init__(self, run: Path, files: Sequence[Path], mode: str = "clean") -> None:
+    def __init__(self, run: Path, files: Sequence[Path], mode: str = "clean", device: str = "cpu") -> None:
         self.run = Path(run)
         self.files = list(files)
         self.mode = mode
+        self.device = device
         self._key = files_key(self.files)
         self._memory: dict[str, np.ndarray] = {}
         self.computed: list[str] = []  # what this evaluation had to compute (for timings and tests)
@@ -201,11 +203,11 @@ class RunFeatures:
     def inception(self, extractor: str) -> np.ndarray:
         """FID/KID features of the run's images by `extractor` in this run's clean-fid mode."""
         return self._cached(f"{extractor}-{self.mode}",
-                            lambda: extract_features(self.files, extractor, self.mode))
+                            lambda: extract_features(self.files, extractor, self.mode, device=self.device))
 
     def judge_images(self, judge: str) -> np.ndarray:
         """Unit-norm judge embeddings of the run's images."""
-        return self._cached(f"judge-{judge}", lambda: judge_image_features(self.files, judge))
+        return self._cached(f"judge-{judge}", lambda: judge_image_features(self.files, judge, device=self.device))
 
 
 def _savez(tmp: Path, **arrays) -> None:

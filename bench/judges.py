@@ -80,9 +80,11 @@ def default_english_judge(tier: str) -> str:
 class Judge:
     """A loaded CLIP-like judge: L2-normalised image and text embeddings, with truncation counted."""
 
-    def __init__(self, spec: JudgeSpec, model, image_processor, tokenizer, batch_size: int = 32) -> None:
+    def __init__(self, spec: JudgeSpec, model, image_processor, tokenizer, batch_size: int = 32,
+                 device: str = "cpu") -> None:
         self.spec = spec
-        self.model = model.eval()
+        self.device = device
+        self.model = model.eval().to(device)
         self.image_processor = image_processor
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -101,8 +103,8 @@ class Judge:
         for start in range(0, len(images), self.batch_size):
             batch = self.image_processor(images=list(images[start:start + self.batch_size]), return_tensors="pt")
             with torch.inference_mode():
-                emb = _pooled(self.model.get_image_features(pixel_values=batch["pixel_values"]))
-            out.append(torch.nn.functional.normalize(emb.float(), dim=-1).numpy())
+                emb = _pooled(self.model.get_image_features(pixel_values=batch["pixel_values"].to(self.device)))
+            out.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
     def truncated_flags(self, texts: Sequence[str]) -> list[bool]:
@@ -123,10 +125,11 @@ class Judge:
         for start in range(0, len(texts), self.batch_size):
             tokens = self.tokenizer(list(texts[start:start + self.batch_size]), padding="max_length",
                                     truncation=True, max_length=self.context_length, return_tensors="pt")
-            kwargs = {k: v for k, v in tokens.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+            kwargs = {k: v.to(self.device) for k, v in tokens.items()
+                      if k in ("input_ids", "attention_mask", "token_type_ids")}
             with torch.inference_mode():
                 emb = _pooled(self.model.get_text_features(**kwargs))
-            out.append(torch.nn.functional.normalize(emb.float(), dim=-1).numpy())
+            out.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
         return (np.concatenate(out) if out else np.zeros((0, 0), np.float32)), truncated
 
 
@@ -152,8 +155,8 @@ def require_available(spec: JudgeSpec) -> None:
 
 
 @functools.lru_cache(maxsize=4)
-def load_judge(name: str) -> Judge:
-    """Load judge `name` (cached per process; judges are read-only)."""
+def load_judge(name: str, device: str = "cpu") -> Judge:
+    """Load judge `name` on `device` (cached per process; judges are read-only)."""
     spec = JUDGES.get(name)
     if spec.loader is not None:
         return spec.loader(spec)
@@ -173,7 +176,7 @@ def load_judge(name: str) -> Judge:
     except OSError as exc:
         raise BenchError(f"judge '{name}' could not be loaded from {folder}: {str(exc).splitlines()[0]}") from None
     log.info("loaded judge %s from %s", name, folder)
-    return Judge(spec, model, image_processor, tokenizer)
+    return Judge(spec, model, image_processor, tokenizer, device=device)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class RefstatsConfig:
     size: int | None = None  # center-crop and resize references to this size first (match generated size)
     limit: int | None = None
     image_column: str = "image"
+    device: str = "auto"  # auto: cuda when available
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,14 @@ def build_refstats(cfg: RefstatsConfig) -> list[Path]:
         raise BenchError("nothing to build: give an extractor, a judge, or both")
     if cfg.extractor is not None:
         EXTRACTORS.get(cfg.extractor).available(cfg.mode)
-        load_extractor(cfg.extractor, cfg.mode)  # fail on unknown mode or missing weights before any work
+        load_extractor(cfg.extractor, cfg.mode, "cpu")  # fail on unknown mode or missing weights before any work
     if cfg.judge is not None:
         from bench.judges import JUDGES, require_available
 
         require_available(JUDGES.get(cfg.judge))
+    from bench.evaluate import resolve_device
+
+    device = resolve_device(cfg.device)
     resolution = cfg.size or "native"
     written = []
     tmp = Path(tempfile.mkdtemp(prefix="refstats-"))
@@ -165,11 +169,11 @@ def build_refstats(cfg: RefstatsConfig) -> list[Path]:
         base = {"name": cfg.name, "resolution": resolution, "source": source,
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         if cfg.extractor is not None:
-            feats = extract_features(files, cfg.extractor, cfg.mode)
+            feats = extract_features(files, cfg.extractor, cfg.mode, device=device)
             path = paths.refstats_path(cfg.name, cfg.mode, cfg.extractor, resolution)
             written.append(_save(path, feats, base | {"mode": cfg.mode, "extractor": cfg.extractor}))
         if cfg.judge is not None:
-            feats = judge_image_features(files, cfg.judge)
+            feats = judge_image_features(files, cfg.judge, device=device)
             extractor = judge_extractor(cfg.judge)
             path = paths.refstats_path(cfg.name, JUDGE_MODE, extractor, resolution)
             written.append(_save(path, feats, base | {"mode": JUDGE_MODE, "extractor": extractor}))

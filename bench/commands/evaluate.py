@@ -39,6 +39,7 @@ def evaluate(
     judge_en: str = typer.Option(None, "--judge-en", help="English judge (default clip-l; tiny-clip for tiny runs)."),
     extractor: str = typer.Option(None, "--extractor", help="FID/KID network (inception; tiny-inception)."),
     mode: str = typer.Option("clean", "--mode", help="clean-fid mode: clean, legacy_tensorflow, legacy_pytorch."),
+    device: str = typer.Option("auto", "--device", help="Where judges and extractors run (auto, cpu, cuda)."),
     samples: int = typer.Option(4, help="Generation: images per prompt."),
     steps: int = typer.Option(30, help="Generation: sampling steps."),
     guidance: float = typer.Option(7.5, help="Generation: classifier-free guidance scale."),
@@ -60,7 +61,7 @@ def evaluate(
             typer.echo(f"{name:22s} {m.direction} needs: {', '.join(m.needs) or '-'}")
         return
     cfg = EvalConfig(metrics=_split(metrics), judge=judge, judge_en=judge_en, extractor=extractor, mode=mode,
-                     refstats=refstats)
+                     refstats=refstats, device=device)
     if cfg.metrics:
         from bench.metrics import get_metric
 
