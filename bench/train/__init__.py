@@ -1,0 +1,1 @@
+"""PEA training: corpus pairs, cached frozen inputs, the distillation loop, checkpoints."""
