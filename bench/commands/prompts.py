@@ -15,6 +15,8 @@ def register(app: typer.Typer) -> None:
     sub.command("list")(list_sets)
     sub.command("show")(show)
     sub.command("validate")(validate)
+    sub.command("build-xm3600")(build_xm3600)
+    sub.command("build-coco-cn")(build_coco_cn)
     app.add_typer(sub, name="prompts")
 
 
@@ -100,3 +102,42 @@ def validate(
         problems += len(report.problems)
     if problems:
         raise BenchError(f"{problems} problem(s) in prompt sets (listed above)")
+
+
+def build_xm3600(
+    source: str = typer.Option("floschne/xm3600", help="Hub id, or a local folder with data/<lang>-*.parquet."),
+    lang: list[str] = typer.Option(["zh", "ko", "ja", "ru", "it"], "--lang", "-l", help="Languages (en is always added)."),
+    n: int = typer.Option(200, "--n", help="Images to keep (0 = all shared images)."),
+    seed: int = typer.Option(0, help="Selection seed (images are ranked by a hash of seed and image id)."),
+    name: str = typer.Option("xm3600-mg", help="Name of the prompt set to write."),
+) -> None:
+    """Build an MG-18-style general set from Crossmodal-3600, with its images as FID references."""
+    from bench.prompts.load import reference_images_dir
+    from bench.prompts.public_sets import XM3600Config
+    from bench.prompts.public_sets import build_xm3600 as build
+
+    if n < 0:
+        raise BenchError(f"--n must be >= 0, got {n}")
+    out = build(XM3600Config(source=source, languages=tuple(lang), n_images=n, seed=seed, name=name))
+    typer.echo(f"wrote {out} (reference images in {reference_images_dir(name)})")
+
+
+def build_coco_cn(
+    source: str = typer.Option(..., help="Local folder of the COCO-CN release."),
+    coco_captions: list[str] = typer.Option(..., "--coco-captions", help="COCO captions_*2014.json (repeatable)."),
+    coco_images: str = typer.Option(None, help="Folder with COCO train2014/ and val2014/ images."),
+    split: str = typer.Option("test", help="train, val or test."),
+    kind: str = typer.Option("human-written", help="human-written or manually-translated."),
+    n: int = typer.Option(0, "--n", help="Images to keep (0 = all)."),
+    seed: int = typer.Option(0, help="Selection seed."),
+    name: str = typer.Option("coco-cn", help="Name of the prompt set to write."),
+) -> None:
+    """Build a zh/en prompt set from COCO-CN, with the COCO images as FID references."""
+    from bench.prompts.public_sets import CocoCNConfig
+    from bench.prompts.public_sets import build_coco_cn as build
+
+    if split not in ("train", "val", "test"):
+        raise BenchError(f"--split must be train, val or test, got {split!r}")
+    out = build(CocoCNConfig(source=source, coco_captions=tuple(coco_captions), coco_images=coco_images,
+                             split=split, kind=kind, n_images=n, seed=seed, name=name))
+    typer.echo(f"wrote {out}")
