@@ -233,7 +233,9 @@ def _pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str,
                 except (json.JSONDecodeError, KeyError) as exc:
                     raise BenchError(f"{path}:{line_no}: needs JSON with image, text, text_en ({exc})") from None
     if len(out) < 2:
-        raise BenchError(f"judge-check needs at least 2 local images with {lang} captions in {source}, found {len(out)}")
+        raise BenchError(f"judge-check needs at least 2 local images with {lang} captions in {source}, found "
+                         f"{len(out)}; pass --pairs corpus:<name> (images fetched), set:<prompt set with reference "
+                         "images> or a pairs.jsonl of {image, text, text_en}")
     return out[:limit] if limit else out
 
 

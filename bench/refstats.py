@@ -94,8 +94,8 @@ def _export_dataset(spec: str, column: str, out: Path, limit: int | None) -> lis
 
         ds = load_dataset(dataset_id, split=split or "train")
     except Exception as exc:  # datasets raises many kinds; offline mode is the usual one here
-        raise NotAvailableOffline(f"dataset '{dataset_id}' could not be loaded ({type(exc).__name__}); "
-                                  "pass a local image folder with --images DIR") from None
+        raise NotAvailableOffline(f"dataset '{dataset_id}' is not available offline or could not be loaded "
+                                  f"({type(exc).__name__}); pass a local image folder with --images DIR") from None
     if column not in ds.column_names:
         raise BenchError(f"dataset '{dataset_id}' has no column '{column}' (columns: {', '.join(ds.column_names)})")
     out.mkdir(parents=True)

@@ -170,3 +170,22 @@ def test_judge_check_retrieval(world, tmp_path):
 
     eye = np.eye(3)
     assert retrieval_accuracy(eye, eye) == 1.0 and retrieval_accuracy(eye, eye[[1, 2, 0]]) == 0.0
+
+
+def test_refstats_from_a_dataset_match_the_folder_and_names_carry_parameters(world, tmp_path):
+    import numpy as np
+
+    from bench.refstats import find_refstats, list_refstats, load_refstats
+
+    refs = tmp_path / "refs"
+    build_refstats(RefstatsConfig("viahf", f"hf:{refs}", extractor="tiny-inception", judge=None))
+    build_refstats(RefstatsConfig("small", str(refs), extractor="tiny-inception", judge=None, size=32))
+    names = {m["file"] for m in list_refstats()}
+    assert {"toy_clean_tiny-inception_native.npz", "toy_judge_judge-tiny-clip_native.npz",
+            "viahf_clean_tiny-inception_native.npz", "small_clean_tiny-inception_32.npz"} <= names
+    folder = load_refstats(find_refstats("toy", "clean", "tiny-inception"))
+    dataset = load_refstats(find_refstats("viahf", "clean", "tiny-inception"))
+    assert dataset.meta["n"] == folder.meta["n"] == 8
+    np.testing.assert_allclose(dataset.mu, folder.mu, rtol=1e-5)
+    with pytest.raises(NotAvailableOffline, match="not available offline"):
+        build_refstats(RefstatsConfig("hub", "hf:nobody/no-such-set", extractor="tiny-inception", judge=None))
