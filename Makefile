@@ -23,6 +23,7 @@ demo: install
 test: install
 	$(BIN)/ruff check bench tests
 	$(BIN)/python -m pytest -q
+	$(BIN)/bench prompts validate
 	$(BIN)/bench leaderboard --check
 
 slow: install
