@@ -213,10 +213,11 @@ def post_filter(frame: pl.DataFrame, lang: Language, settings: FilterSettings) -
         copied = (frame["text_en"].str.len_chars() > 0) & (
             frame.select(normalise_key("text") == normalise_key("text_en")).to_series())
         frame = _drop(frame, copied, "copied_source", counts)
-    unspaced = lang.script in UNSPACED_SCRIPTS
-    # A character of an unspaced script carries about half a word: look at twice as long units there.
-    bad = repeated_ngram_mask(frame["text"], unspaced, settings.ngram_max * (2 if unspaced else 1),
-                              settings.ngram_repeats)
+    # Characters for every script (a character carries about half a word: twice as long units), words too
+    # where the script has spaces: degenerate output repeats inside words as well ("해해해해").
+    bad = repeated_ngram_mask(frame["text"], True, settings.ngram_max * 2, settings.ngram_repeats)
+    if lang.script not in UNSPACED_SCRIPTS:
+        bad |= repeated_ngram_mask(frame["text"], False, settings.ngram_max, settings.ngram_repeats)
     frame = _drop(frame, bad, "repeated_ngram", counts)
     expected = EXPECTED_CHAR_RATIO.get(lang.script, 1.0)
     ratio = pl.when(pl.col("text_en").str.len_chars() > 0).then(

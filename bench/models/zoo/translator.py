@@ -36,7 +36,9 @@ def build_tiny_translator(folder: Path) -> None:
     import torch
     from transformers import M2M100Config, M2M100ForConditionalGeneration, M2M100Tokenizer
 
-    spm_bytes = sentencepiece_model(_training_lines(), vocab_size=800)
+    lines = _training_lines()
+    # Full character coverage needs a piece per distinct character (CJK brings ~1500), plus room for merges.
+    spm_bytes = sentencepiece_model(lines, vocab_size=len(set("".join(lines))) + 400)
     spm_file = folder / "sentencepiece.bpe.model"
     spm_file.write_bytes(spm_bytes)
 
