@@ -91,9 +91,12 @@ def validate(
         status = "ok" if report.ok else f"{len(report.problems)} problems"
         typer.echo(f"{report.name} v{report.version}: {counts}{concepts}; "
                    f"{len(report.ambiguous)} close language calls; {status}")
-        categories = next(iter(report.categories.values()), None)
-        if categories:
-            typer.echo("  categories: " + ", ".join(f"{k} {v}" for k, v in sorted(categories.items())))
+        per_lang = {lang: ", ".join(f"{k} {v}" for k, v in sorted(c.items())) for lang, c in report.categories.items()}
+        if len(set(per_lang.values())) == 1:
+            typer.echo(f"  categories: {next(iter(per_lang.values()))}")
+        else:
+            for lang, line in per_lang.items():
+                typer.echo(f"  categories [{lang}]: {line}")
         if show_ambiguous:
             for line in report.ambiguous:
                 typer.echo(f"  close call: {line}")
