@@ -276,3 +276,6 @@ def judge_check(cfg: JudgeCheckConfig) -> dict:
         "r5_english": retrieval_accuracy(english, image_emb, 5),
         "chance_r1": 1.0 / n, "chance_r5": min(5, n) / n,
     }
+
+# The toy world's CLIP, trained on drawn scenes with captions in six languages (bench/world/judge.py).
+register_judge(JudgeSpec("world-clip", "zoo:world-clip", "clip", "tiny"))

@@ -96,5 +96,7 @@ def test_cli_show_json_and_list():
     rows = [json.loads(line) for line in result.output.splitlines()]
     assert [r["id"] for r in rows] == ["g001", "g002"]
     assert rows[0]["text_en"] == "a woman reading a book on a park bench"
+    culture = runner.invoke(app, ["prompts", "show", "culture", "-n", "1", "--json"])
+    assert json.loads(culture.output)["id"].startswith("zh-")  # the set's first language by default
     listed = runner.invoke(app, ["prompts", "list"])
     assert listed.exit_code == 0 and "culture" in listed.output

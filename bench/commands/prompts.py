@@ -46,14 +46,15 @@ def list_sets() -> None:
 
 def show(
     name: str = typer.Argument(..., help="Prompt set name (bench prompts list shows them)."),
-    lang: str = typer.Option("en", "--lang", "-l", help="Language code."),
+    lang: str = typer.Option(None, "--lang", "-l", help="Language code (default: the set's first language)."),
     limit: int = typer.Option(20, "--limit", "-n", help="Rows to print (0 = all)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
 ) -> None:
     """Show the prompts of one set in one language."""
     from bench.config import to_jsonable
-    from bench.prompts.load import load_prompt_set
+    from bench.prompts.load import load_prompt_set, load_set_info
 
+    lang = lang or load_set_info(name).languages[0]
     if limit < 0:
         raise BenchError(f"--limit must be >= 0, got {limit}")
     prompt_set = load_prompt_set(name, lang)

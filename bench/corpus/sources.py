@@ -440,3 +440,11 @@ def environment_rank() -> tuple[int, int]:
     if world < 1 or not 0 <= rank < world:
         raise BenchError(f"bad process layout RANK={rank} WORLD_SIZE={world}")
     return rank, world
+
+
+@SOURCES.register("world")
+def open_world(location: str, lang: str) -> Source:
+    """The toy world: world:N drawn scenes with exact native captions (bench/world)."""
+    from bench.world.plugins import open_world_source
+
+    return open_world_source(location, lang)

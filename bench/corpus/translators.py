@@ -255,3 +255,11 @@ def load_translator(name: str, src_lang: str, tgt_lang: str, device: str | None 
     src, tgt = get_language(src_lang), get_language(tgt_lang)
     log.info("loading translator %s (%s -> %s)", name, src.code, tgt.code)
     return factory(src, tgt, device=device, model=model, **settings)
+
+
+@TRANSLATORS.register("world")
+def _world(src, tgt, device=None, model=None, **kw) -> Translator:
+    # The toy world's exact translator: captions are generated from scenes (bench/world/captions.py).
+    from bench.world.plugins import world_translator
+
+    return world_translator(src, tgt)

@@ -65,6 +65,7 @@ _METRIC_MODULES = [
     "bench.metrics.fid",
     "bench.metrics.cmmd",
     "bench.metrics.culture_accuracy",
+    "bench.world.metrics",
 ]
 _loaded = False
 

@@ -36,3 +36,6 @@ BASES.register("tiny-sd15", BaseModel("tiny-sd15", "zoo:tiny-sd15", "sd15", "tin
 def get_base(name: str) -> BaseModel:
     """Look a base model up by name."""
     return BASES.get(name)
+
+# The toy world's English teacher (bench/world): trained on drawn scenes, shipped weights, 32 px, 64-d context.
+BASES.register("world", BaseModel("world", "zoo:world-teacher", "sd15", "tiny", 32, 64))

@@ -174,3 +174,6 @@ def default_hidden_dim(spec: StudentSpec, family: str, tier: str) -> int:
     if family == "sd15" and tier == "real":
         return 2048
     return spec.hidden_dim
+
+# The toy world's frozen random multilingual student (bench/world/plugins.py).
+register_student(__import__("bench.world.plugins", fromlist=["student_spec"]).student_spec())

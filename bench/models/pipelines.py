@@ -385,3 +385,5 @@ def _build_public(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:
 
 _BUILDERS = {"pea": _build_pea, "translate": _build_translate, "asis": _build_plain, "english": _build_plain,
              "public": _build_public}
+
+register_standard_systems("world", "world", PEA_LANGS, pea_prefix="world-")  # the toy world (bench/world)
