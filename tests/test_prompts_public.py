@@ -144,3 +144,18 @@ def test_coco_cn_bad_inputs_are_one_line(tmp_path, prompts_root, bench_home):
         handle.write("COCO_val2014_000000000099 no tab here\n")
     with pytest.raises(BenchError, match=r"imageid\.human-written-caption\.txt:5: expected"):
         build_coco_cn(CocoCNConfig(source=str(folder), coco_captions=(str(captions),)))
+
+
+def test_cli_build_xm3600_then_show(tmp_path, prompts_root, bench_home):
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+
+    source = _xm3600(tmp_path / "xm3600")
+    runner = CliRunner()
+    built = runner.invoke(app, ["prompts", "build-xm3600", "--source", str(source), "--lang", "ko", "--n", "2",
+                                "--name", "xm-cli"])
+    assert built.exit_code == 0, built.output
+    shown = runner.invoke(app, ["prompts", "show", "xm-cli", "--lang", "ko", "--json"])
+    rows = [json.loads(line) for line in shown.output.splitlines()]
+    assert len(rows) == 2 and all(r["image"].endswith(".jpg") for r in rows)

@@ -176,4 +176,4 @@ def default_hidden_dim(spec: StudentSpec, family: str, tier: str) -> int:
     return spec.hidden_dim
 
 # The toy world's frozen random multilingual student (bench/world/plugins.py).
-register_student(__import__("bench.world.plugins", fromlist=["student_spec"]).student_spec())
+register_student(StudentSpec("world", "zoo:world-student", "auto", 64, hidden_dim=128, max_length=32, tier="tiny"))
