@@ -208,3 +208,19 @@ def test_copy_of_shipped_culture_set_with_one_bad_confuser(prompts_root):
     path.write_text("".join(lines), encoding="utf-8")
     problems = validate_set("culture", langid=False).problems
     assert problems == [f"{path}:5: unknown confuser 'no-such-thing'"]
+
+
+def test_asymmetric_confusers_are_flagged(prompts_root):
+    shutil.copytree(REPO_ROOT / "prompts" / "culture", prompts_root / "culture")
+    path = prompts_root / "culture" / "ko.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    number = next(i for i, line in enumerate(lines) if json.loads(line)["concept"] == "mandu")
+    row = json.loads(lines[number])
+    row["confusers"] = [c for c in row["confusers"] if c != "jiaozi"]
+    lines[number] = json.dumps(row, ensure_ascii=False) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    problems = validate_set("culture", langid=False).problems
+    zh = prompts_root / "culture" / "zh.jsonl"
+    zh_line = 1 + next(i for i, line in enumerate(zh.read_text(encoding="utf-8").splitlines())
+                       if json.loads(line)["concept"] == "jiaozi")
+    assert problems == [f"{zh}:{zh_line}: lists 'mandu' as a confuser, but 'mandu' does not list 'jiaozi'"]

@@ -50,6 +50,7 @@ class Checks:
     min_confuser_cultures: int = 0  # distinct cultures among a concept's confusers
     confusers_other_culture: bool = False  # a confuser never shares the concept's culture
     concept_culture_is_language: bool = False  # a <lang>.jsonl prompt names a concept of culture <lang>
+    symmetric_confusers: bool = False  # if A lists B and B has a prompt, B lists A (fair label sets)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,8 @@ def validate_set(name: str, langid: bool = True) -> SetReport:
             _check_languages(path, lang, rows, report)
     if info.checks.parallel:
         _check_parallel(folder, per_lang, report)
+    if info.checks.symmetric_confusers:
+        _check_symmetry(folder, per_lang, report)
     return report
 
 
@@ -229,3 +231,20 @@ def _check_parallel(folder: Path, per_lang: dict[str, list], report: SetReport) 
                 report.problems.append(f"{where(path, line)}: prompt id '{p.id}' not in {reference_lang}.jsonl")
             elif ref.text_en != p.text_en:
                 report.problems.append(f"{where(path, line)}: text_en differs from {reference_lang}.jsonl for '{p.id}'")
+
+
+def _check_symmetry(folder: Path, per_lang: dict[str, list], report: SetReport) -> None:
+    """A confuser that is itself prompted must list the concept back, so no culture's label set is easier."""
+    listed: dict[str, set[str]] = {}
+    for rows in per_lang.values():
+        for _, p in rows:
+            if p.concept:
+                listed.setdefault(p.concept, set()).update(p.confusers)
+    for lang, rows in sorted(per_lang.items()):
+        for line, p in rows:
+            for other in p.confusers:
+                if other in listed and p.concept not in listed[other]:
+                    report.problems.append(
+                        f"{where(folder / f'{lang}.jsonl', line)}: lists '{other}' as a confuser, "
+                        f"but '{other}' does not list '{p.concept}'"
+                    )
