@@ -64,15 +64,18 @@ def show(
             typer.echo(json.dumps(to_jsonable(prompt), ensure_ascii=False, sort_keys=True))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    title = (f"{name} v{prompt_set.version} [{lang}]: {len(prompt_set)} prompts, "
-             f"hash {prompt_set.content_hash}, licence {prompt_set.licence}")
+    # Escaped: rich would read "[it]" as a markup tag and drop it.
+    title = escape(f"{name} v{prompt_set.version} [{lang}]: {len(prompt_set)} prompts, "
+                   f"hash {prompt_set.content_hash}, licence {prompt_set.licence}")
     table = Table(title=title)
     for column in ("id", "category", "text", "text_en", "confusers"):
         table.add_column(column, overflow="fold")
     for p in rows:
-        table.add_row(p.id, p.category or "-", p.text, p.text_en, ", ".join(p.confusers) or "-")
+        table.add_row(*(escape(cell) for cell in (p.id, p.category or "-", p.text, p.text_en,
+                                                   ", ".join(p.confusers) or "-")))
     Console(width=180).print(table)
 
 
