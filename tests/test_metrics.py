@@ -207,3 +207,65 @@ def test_bootstrap_ci_resamples_prompts():
     assert 0.0 <= lo < 0.5 < hi <= 1.0
     assert bootstrap_ci([3.0, 3.0], ["a", "b"]) == (3.0, 3.0)
     assert bootstrap_ci([1.0], ["a"]) is None
+
+
+def _tiny_chinese_clip(folder, texts):
+    """A ChineseCLIPModel folder (BERT word-piece tokenizer over the characters of `texts`)."""
+    from transformers import (
+        BertTokenizer,
+        ChineseCLIPConfig,
+        ChineseCLIPImageProcessor,
+        ChineseCLIPModel,
+        ChineseCLIPProcessor,
+    )
+
+    chars = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set("".join(texts)) - {" "})
+    tokenizer = BertTokenizer(vocab={c: i for i, c in enumerate(chars)}, model_max_length=52)
+    torch.manual_seed(0)
+    config = ChineseCLIPConfig(
+        text_config=dict(vocab_size=len(chars), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=4, max_position_embeddings=64),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                           image_size=32, patch_size=8, projection_dim=32),
+        projection_dim=32)
+    ChineseCLIPModel(config).save_pretrained(folder)
+    processor = ChineseCLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    ChineseCLIPProcessor(image_processor=processor, tokenizer=tokenizer).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("family", ["altclip", "chinese-clip"])
+def test_multilingual_clip_score_equals_plain_forward(world, tmp_path, family):
+    """The native-prompt CLIP score through AltCLIPModel and ChineseCLIPModel equals their own forward pass."""
+    import json
+
+    import transformers
+
+    from bench.judges import JUDGES, JudgeSpec, register_judge
+    from bench.models import zoo
+
+    run, _ = world
+    rows = sorted((json.loads(line) for line in (run / "metadata.jsonl").read_text().splitlines()),
+                  key=lambda r: r["file"])
+    if family == "altclip":
+        judge, folder, model_cls = "tiny-altclip", zoo.ensure("tiny-altclip-judge"), transformers.AltCLIPModel
+        processor_cls = transformers.AltCLIPProcessor
+    else:
+        judge, model_cls, processor_cls = "test-chinese-clip", transformers.ChineseCLIPModel, transformers.ChineseCLIPProcessor
+        folder = _tiny_chinese_clip(tmp_path / "cclip", [r["text"] for r in rows])
+        if judge in JUDGES:
+            JUDGES._entries.pop(judge)
+        register_judge(JudgeSpec(judge, str(folder), "chinese-clip", "tiny", ("zh",)))
+    summary = evaluate_run(run, EvalConfig(metrics=("clip-score",), judge=judge))
+    table = pl.read_parquet(run / "scores" / "clip-score.parquet").sort("file")
+    model, processor = model_cls.from_pretrained(folder).eval(), processor_cls.from_pretrained(folder)
+    expected = []
+    for row in rows:
+        inputs = processor(text=[row["text"]], images=[Image.open(run / row["file"]).convert("RGB")],
+                           return_tensors="pt", padding=True)
+        with torch.no_grad():
+            out = model(**inputs)
+        expected.append(torch.nn.functional.cosine_similarity(out.image_embeds, out.text_embeds).item())
+    np.testing.assert_allclose(table["cos"].to_numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(table["value"].to_numpy(), 100 * np.maximum(expected, 0), atol=1e-3)
+    assert summary["judges"][judge]["kind"] == family
