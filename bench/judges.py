@@ -91,8 +91,18 @@ class Judge:
 
     @property
     def context_length(self) -> int:
-        """Tokens the text tower reads; longer prompts are truncated."""
-        return int(self.tokenizer.model_max_length)
+        """Tokens the text tower reads; longer prompts are truncated.
+
+        A tokenizer without model_max_length reports a huge number, so the text tower's position table
+        bounds it (less the 2 positions RoBERTa-style towers such as AltCLIP's reserve).
+        """
+        limit = int(self.tokenizer.model_max_length)
+        text_config = getattr(self.model.config, "text_config", None)
+        positions = getattr(text_config, "max_position_embeddings", None)
+        if positions:
+            reserved = 2 if "altclip" in str(getattr(text_config, "model_type", "")) else 0
+            limit = min(limit, int(positions) - reserved)
+        return limit
 
     def encode_images(self, images: Sequence) -> np.ndarray:
         """Unit-norm image embeddings (float32, one row per PIL image)."""
@@ -123,7 +133,7 @@ class Judge:
                         self.spec.name, truncated, len(texts), self.context_length)
         out = []
         for start in range(0, len(texts), self.batch_size):
-            tokens = self.tokenizer(list(texts[start:start + self.batch_size]), padding="max_length",
+            tokens = self.tokenizer(list(texts[start:start + self.batch_size]), padding=True,
                                     truncation=True, max_length=self.context_length, return_tensors="pt")
             kwargs = {k: v.to(self.device) for k, v in tokens.items()
                       if k in ("input_ids", "attention_mask", "token_type_ids")}
