@@ -27,6 +27,19 @@ SUMMARY_FORMAT = 1
 _REQUIRED = ("prompt_id", "sample", "file")
 
 
+# Judges and extractor a prompt set is best scored with (e.g. the toy world's own CLIP), used when the
+# evaluation config names none; plug in with register_eval_defaults("world", judge="world-clip", ...).
+EVAL_DEFAULTS: dict[str, dict[str, str]] = {}
+
+
+def register_eval_defaults(prompt_set: str, **names: str) -> None:
+    """Default judge / judge_en / extractor for runs of `prompt_set` (the config still wins)."""
+    unknown = set(names) - {"judge", "judge_en", "extractor"}
+    if unknown:
+        raise ValueError(f"unknown default(s) {sorted(unknown)}; use judge, judge_en, extractor")
+    EVAL_DEFAULTS.setdefault(prompt_set, {}).update(names)
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     """What to compute for a run; None picks the default for the run's tier and language."""
@@ -123,9 +136,11 @@ class EvalContext:
         self.lang = run.lang
         self.tier = run.tier
         self.prompt_set = run.prompt_set.get("name", "")
-        self.judge = cfg.judge or default_judge(self.tier, self.lang)
-        self.judge_en = cfg.judge_en or default_english_judge(self.tier)
-        self.extractor = cfg.extractor or ("tiny-inception" if self.tier == "tiny" else "inception")
+        preset = EVAL_DEFAULTS.get(self.prompt_set, {})
+        self.judge = cfg.judge or preset.get("judge") or default_judge(self.tier, self.lang)
+        self.judge_en = cfg.judge_en or preset.get("judge_en") or default_english_judge(self.tier)
+        self.extractor = (cfg.extractor or preset.get("extractor")
+                          or ("tiny-inception" if self.tier == "tiny" else "inception"))
         JUDGES.get(self.judge)
         JUDGES.get(self.judge_en)
         EXTRACTORS.get(self.extractor)

@@ -189,3 +189,17 @@ def test_refstats_from_a_dataset_match_the_folder_and_names_carry_parameters(wor
     np.testing.assert_allclose(dataset.mu, folder.mu, rtol=1e-5)
     with pytest.raises(NotAvailableOffline, match="not available offline"):
         build_refstats(RefstatsConfig("hub", "hf:nobody/no-such-set", extractor="tiny-inception", judge=None))
+
+
+def test_prompt_set_defaults_pick_judges_unless_the_config_names_them(world, monkeypatch):
+    from bench import evaluate
+
+    monkeypatch.setattr(evaluate, "EVAL_DEFAULTS", {})
+    evaluate.register_eval_defaults("culture", judge="tiny-clip", judge_en="tiny-altclip")
+    summary = evaluate_run(world, EvalConfig(metrics=("clip-score", "clip-score-en")))
+    assert summary["metrics"]["clip-score"]["judge"] == "tiny-clip"
+    assert summary["metrics"]["clip-score-en"]["judge"] == "tiny-altclip"
+    summary = evaluate_run(world, EvalConfig(metrics=("clip-score",), judge="tiny-altclip"))
+    assert summary["metrics"]["clip-score"]["judge"] == "tiny-altclip"
+    with pytest.raises(ValueError):
+        evaluate.register_eval_defaults("culture", jduge="x")
