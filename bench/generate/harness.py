@@ -98,7 +98,11 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> Path:
     """
     procs = Processes.from_env()
     try:
-        p = plan(cfg)
+        # Rank 0 plans first: planning hashes weights and so builds missing zoo models, which one process
+        # must do alone; the others then find them built.
+        p = plan(cfg) if procs.is_main else None
+        procs.barrier()
+        p = p or plan(cfg)
         with contextlib.ExitStack() as stack:
             problem = None
             if procs.is_main:

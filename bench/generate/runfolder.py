@@ -27,7 +27,7 @@ def run_id(model: str, prompts: str, lang: str, spec: dict[str, Any]) -> str:
 
 def spec_hash(spec: dict[str, Any]) -> str:
     """Hash of the part of the spec that determines the images ('resolved' is derived, not hashed)."""
-    return stable_hash({k: v for k, v in spec.items() if k != "resolved"})
+    return stable_hash({k: v for k, v in spec.items() if k not in ("resolved", "spec_hash")})
 
 
 def write_spec(run: Path, spec: dict[str, Any]) -> None:

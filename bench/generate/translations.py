@@ -8,22 +8,25 @@ import json
 from typing import Any
 
 from bench import paths
-from bench.config import stable_hash
+from bench.config import stable_hash, to_jsonable
 
 
 @functools.cache
 def _translator(name: str, src: str, tgt: str):
-    """A's translator, loaded once per process."""
+    """The corpus stage's translator, loaded once per process on this process's device."""
     from bench.corpus.translators import load_translator
+    from bench.models.pipelines import default_device
 
-    return load_translator(name, src, tgt)
+    return load_translator(name, src, tgt, device=default_device())
 
 
 def translator_identity(name: str, lang: str, tgt: str = "en") -> dict[str, Any]:
     """What decides the translations: translator name, model id, revision, settings and the language pair."""
     t = _translator(name, lang, tgt)
+    if hasattr(t, "describe"):
+        return to_jsonable(t.describe())
     return {"name": name, "model_id": getattr(t, "model_id", None), "revision": getattr(t, "revision", None),
-            "settings": getattr(t, "settings", None), "src": lang, "tgt": tgt}
+            "settings": to_jsonable(getattr(t, "settings", None)), "src_lang": lang, "tgt_lang": tgt}
 
 
 class CachedTranslator:

@@ -228,18 +228,11 @@ def _adapter_identity(spec: SystemSpec) -> dict[str, Any]:
 
 
 def _encoder_model_id(config: dict) -> str | None:
-    """The student encoder's model id as a checkpoint config records it (a name or a dict with model_id)."""
+    """The student encoder's model id as a `bench train` checkpoint config records it."""
+    if config.get("encoder_model"):
+        return config["encoder_model"]
     enc = config.get("encoder")
-    if isinstance(enc, dict):
-        return enc.get("model_id") or enc.get("id")
-    if isinstance(enc, str):
-        try:
-            from bench.models.encoders import get_encoder  # B's registry, when present
-
-            return getattr(get_encoder(enc), "model_id", None)
-        except Exception:  # the registry is optional here; identity still has the checkpoint hash
-            return None
-    return None
+    return enc.get("model_id") if isinstance(enc, dict) else None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -366,9 +359,18 @@ def _load_conditioner(spec: SystemSpec):
         from bench.models.pea import PEAConditioner
 
         return PEAConditioner.from_checkpoint(ckpt)
+    # Released weights: an adapter only, paired with the language's default student encoder.
+    from bench.languages import get_language
     from bench.models.adapter import load_released_weights
+    from bench.models.encoders import load_student_encoder
+    from bench.models.pea import PEAConditioner
 
-    return load_released_weights(weights.load_path(spec.released, probe="README.md"))
+    folder = Path(weights.load_path(spec.released, probe="README.md"))
+    files = [folder / n for n in ("adapter.safetensors", "pytorch_model.bin") if (folder / n).is_file()]
+    if not files:
+        raise NotAvailableOffline(f"released weights '{spec.released}' have no adapter file in {folder}")
+    student = load_student_encoder(get_language(spec.languages[0]).student_encoder)
+    return PEAConditioner(load_released_weights(files[0]), student, get_base(spec.base))
 
 
 def _build_public(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:
@@ -379,8 +381,36 @@ def _build_public(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:
     kwargs: dict[str, Any] = {"dtype": torch_dtype}
     if "safety_checker" in cls._optional_components:
         kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
-    pipe = cls.from_pretrained(weights.load_path(spec.model_id), **kwargs)
+    path = weights.load_path(spec.model_id)
+    if spec.pipeline == "AltDiffusionPipeline":
+        return LoadedSystem(spec, lang, _load_altdiffusion(Path(path), torch_dtype))
+    pipe = cls.from_pretrained(path, **kwargs)
     return LoadedSystem(spec, lang, pipe)
+
+
+def _load_altdiffusion(path: Path, torch_dtype):
+    """AltDiffusion part by part: its model_index names a text encoder class diffusers now keeps in deprecated/."""
+    from diffusers import AltDiffusionPipeline, AutoencoderKL, UNet2DConditionModel
+    from diffusers.pipelines.deprecated.alt_diffusion.modeling_roberta_series import (
+        RobertaSeriesModelWithTransformation,
+    )
+    from transformers import XLMRobertaTokenizer
+
+    return AltDiffusionPipeline(
+        vae=AutoencoderKL.from_pretrained(path / "vae", dtype=torch_dtype),
+        text_encoder=RobertaSeriesModelWithTransformation.from_pretrained(path / "text_encoder", dtype=torch_dtype),
+        tokenizer=XLMRobertaTokenizer.from_pretrained(path / "tokenizer"),
+        unet=UNet2DConditionModel.from_pretrained(path / "unet", dtype=torch_dtype),
+        scheduler=_scheduler_class(path / "scheduler").from_pretrained(path / "scheduler"),
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+    )
+
+
+def _scheduler_class(folder: Path):
+    """The scheduler class a saved scheduler_config.json names."""
+    import diffusers
+
+    return getattr(diffusers, paths.read_json(folder / "scheduler_config.json")["_class_name"])
 
 
 _BUILDERS = {"pea": _build_pea, "translate": _build_translate, "asis": _build_plain, "english": _build_plain,

@@ -36,8 +36,8 @@ class Component:
 COMPONENTS: Registry[Component] = Registry("zoo component")
 
 # Modules whose import registers components; each owner adds theirs here.
-_COMPONENT_MODULES = ("bench.models.zoo.diffusion", "bench.models.zoo.judges", "bench.models.zoo.translator",
-                      "bench.models.zoo.world")
+_COMPONENT_MODULES = ("bench.models.zoo.diffusion", "bench.models.zoo.judges", "bench.models.zoo.students",
+                      "bench.models.zoo.translator", "bench.models.zoo.systems", "bench.models.zoo.world")
 _loaded = False
 
 

@@ -1,0 +1,241 @@
+"""The generation harness: run folder format, seeds, batch/process/resume invariance, locks, bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from generate_helpers import max_pixel_diff, rows_without_timing, write_prompt_set
+
+from bench import paths
+from bench.generate import GenerateConfig, generate, image_seed, run_dir_for
+from bench.generate.sharding import shard
+
+FAST = dict(samples=2, steps=2, size=32, limit=2, batch_size=4)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cfg(**kw) -> GenerateConfig:
+    return GenerateConfig(**{"model": "asis-tiny-sd15", "prompts": "mini", "lang": "zh", **FAST, **kw})
+
+
+@pytest.fixture
+def prompts_dir(tmp_path, monkeypatch):
+    root = tmp_path / "prompts"
+    write_prompt_set(root, langs=("zh", "en"))
+    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(root))
+    return root
+
+
+def fresh_home(tmp_path, zoo_home, monkeypatch, name: str) -> Path:
+    """Another BENCH_HOME sharing the built zoo, so two runs of one spec can be compared."""
+    home = tmp_path / name
+    home.mkdir()
+    (zoo_home / "zoo").mkdir(exist_ok=True)
+    (home / "zoo").symlink_to(zoo_home / "zoo")
+    monkeypatch.setenv("BENCH_HOME", str(home))
+    return home
+
+
+def same_runs(a: Path, b: Path) -> None:
+    """Same file names, seeds and metadata; pixels at most one level of 255 apart."""
+    assert a.name == b.name
+    names = sorted(p.name for p in (a / "images").iterdir())
+    assert names == sorted(p.name for p in (b / "images").iterdir())
+    assert rows_without_timing(a) == rows_without_timing(b)
+    assert max(max_pixel_diff(a / "images" / n, b / "images" / n) for n in names) <= 1
+    assert json.loads((a / "spec.json").read_text()) == json.loads((b / "spec.json").read_text())
+
+
+def test_image_seed_depends_only_on_run_seed_prompt_and_sample():
+    reference = int.from_bytes(hashlib.sha256(b"0/cat/1").digest()[:8], "big") & (2**63 - 1)
+    assert image_seed(0, "cat", 1) == reference
+    seeds = {image_seed(s, p, k) for s in (0, 1) for p in ("cat", "dog") for k in (0, 1)}
+    assert len(seeds) == 8
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 7, 8])
+@pytest.mark.parametrize("world", [1, 2, 3, 8])
+def test_shard_covers_every_key_once(n, world):
+    keys = [f"k{i}" for i in range(n)]
+    parts = [shard(keys, r, world) for r in range(world)]
+    flat = [k for part in parts for k in part]
+    assert sorted(flat) == sorted(keys) and len(flat) == len(set(flat))
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+def test_run_folder_matches_plain_pipeline(bench_home, prompts_dir):
+    """spec.json, metadata and every PNG against a direct diffusers call with the same per-image seed."""
+    import numpy as np
+
+    from bench.generate.seeds import generators
+    from bench.models.pipelines import load_system
+
+    c = cfg()
+    run = generate(c, progress=False)
+    assert run == run_dir_for(c) == run_dir_for(cfg(batch_size=1, compile=True))
+    assert run != run_dir_for(cfg(steps=3)) and run != run_dir_for(cfg(seed=1))
+    assert run.name.startswith("asis-tiny-sd15-mini-zh-")
+    spec = json.loads((run / "spec.json").read_text())
+    assert spec["tier"] == "tiny" and spec["size"] == 32 and spec["dtype"] == "float32"
+    assert spec["prompts"]["name"] == "mini" and spec["prompts"]["count"] == 2
+    assert spec["model"]["base"]["sha256"] and spec["resolved"]["scheduler"]["class"] == "DPMSolverMultistepScheduler"
+    rows = [json.loads(line) for line in (run / "metadata.jsonl").read_text().splitlines()]
+    assert [(r["prompt_id"], r["sample"]) for r in rows] == [("cat", 0), ("cat", 1), ("noodles", 0), ("noodles", 1)]
+    assert rows[0]["text"] == rows[0]["model_input"] == "一只猫坐在红色的垫子上"
+    assert rows[0]["text_en"] == "a cat sitting on a red mat" and rows[0]["file"] == "images/cat_0.png"
+    assert all(r["seed"] == image_seed(0, r["prompt_id"], r["sample"]) and r["seconds"] > 0 for r in rows)
+    timings = json.loads((run / "timings.json").read_text())
+    assert timings[-1]["images"] == 4 and timings[-1]["images_per_second"] > 0
+
+    system = load_system("asis-tiny-sd15", lang="zh", device="cpu", dtype="float32")
+    from bench.generate.schedulers import set_scheduler
+
+    set_scheduler(system.pipe, "dpmpp")
+    r = rows[3]
+    ref = system.pipe(prompt=[r["model_input"]], num_inference_steps=2, guidance_scale=7.5, height=32, width=32,
+                      generator=generators([r["seed"]]), output_type="np").images[0]
+    ref = (ref * 255).round().astype(np.int16)
+    from PIL import Image
+
+    got = np.asarray(Image.open(run / r["file"]).convert("RGB"), dtype=np.int16)
+    assert np.abs(got - ref).max() <= 1
+
+    # A rerun skips finished images: nothing is rewritten.
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (run / "images").iterdir()}
+    generate(c, progress=False)
+    assert mtimes == {p.name: p.stat().st_mtime_ns for p in (run / "images").iterdir()}
+    assert json.loads((run / "timings.json").read_text())[-1]["images"] == 0
+
+
+def test_batch_size_does_not_change_images(tmp_path, zoo_home, monkeypatch, prompts_dir):
+    fresh_home(tmp_path, zoo_home, monkeypatch, "one")
+    a = generate(cfg(batch_size=1, limit=3, samples=1), progress=False)
+    fresh_home(tmp_path, zoo_home, monkeypatch, "three")
+    b = generate(cfg(batch_size=3, limit=3, samples=1), progress=False)
+    same_runs(a, b)
+
+
+def test_english_oracle_consumes_the_pivot(bench_home, prompts_dir):
+    run = generate(cfg(model="tiny-sd15-en", limit=1, samples=1), progress=False)
+    row = json.loads((run / "metadata.jsonl").read_text().splitlines()[0])
+    assert row["model_input"] == row["text_en"] == "a cat sitting on a red mat"
+    assert row["text"] == "一只猫坐在红色的垫子上"
+
+
+def test_lock_stops_a_second_uncoordinated_writer(bench_home, prompts_dir):
+    c = cfg(limit=1, samples=1)
+    run = run_dir_for(c)
+    with paths.locked(paths.run_lock(run)), pytest.raises(paths.LockHeld, match="locked by another process"):
+        generate(c, progress=False)
+    assert not (run / "images").exists()
+
+
+_SCRIPT = """
+import sys
+from bench.generate import GenerateConfig, generate
+for limit, samples in ((3, 1), (1, 1)):  # 3 items over 2 processes, then fewer items than processes
+    generate(GenerateConfig(model="asis-tiny-sd15", prompts="mini", lang="zh", samples=samples, steps=2, size=32,
+                            limit=limit, batch_size=int(sys.argv[1])), progress=False)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(**extra) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **extra}
+    env.pop("WORLD_SIZE", None)
+    env.pop("RANK", None)
+    return env
+
+
+def test_two_gloo_processes_equal_one(tmp_path, zoo_home, monkeypatch, prompts_dir):
+    script = tmp_path / "gen.py"
+    script.write_text(_SCRIPT)
+    two = fresh_home(tmp_path, zoo_home, monkeypatch, "two")
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                    "127.0.0.1", "--master_port", str(_free_port()), str(script), "2"],
+                   check=True, env=_env(), cwd=REPO, timeout=120)
+    fresh_home(tmp_path, zoo_home, monkeypatch, "one")
+    for limit in (3, 1):
+        one_run = generate(cfg(limit=limit, samples=1, batch_size=2), progress=False)
+        two_run = paths.child(two / "runs", one_run.name)
+        same_runs(one_run, two_run)
+        log = json.loads((two_run / "timings.json").read_text())[-1]
+        assert log["processes"] == 2 and sorted(r["images"] for r in log["ranks"]) == ([1, 2] if limit == 3 else [0, 1])
+
+
+def test_killed_run_resumes_to_the_same_images(tmp_path, zoo_home, monkeypatch, prompts_dir):
+    script = tmp_path / "gen.py"
+    script.write_text(_SCRIPT.replace("((3, 1), (1, 1))", "((2, 2),)"))
+    killed = fresh_home(tmp_path, zoo_home, monkeypatch, "killed")
+    proc = subprocess.Popen([sys.executable, str(script), "1"], env=_env(), cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    items = None
+    while time.time() < deadline and proc.poll() is None:
+        found = list((killed / "runs").glob("*/.items/*.json"))
+        if found:
+            items = found
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert items, "the run never finished an image"
+    run = items[0].parent.parent
+    kept = {p.name: p.stat().st_mtime_ns for p in (run / "images").glob("*.png")}
+    assert 0 < len(kept) < 4 and not (run / "metadata.jsonl").exists()
+    resumed = generate(cfg(limit=2, samples=2, batch_size=4), progress=False)
+    assert resumed == run
+    finished = [n for n in kept if (run / ".items" / n.replace(".png", ".json")).exists()]
+    assert finished and all((run / "images" / n).stat().st_mtime_ns == kept[n] for n in finished)
+    fresh_home(tmp_path, zoo_home, monkeypatch, "straight")
+    same_runs(resumed, generate(cfg(limit=2, samples=2, batch_size=2), progress=False))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "pea-zz"], "unknown model 'pea-zz'; did you mean 'pea-zh'?"),
+    (["--model", "tiny-taiyi-zh", "--lang", "en"], "does not take 'en' prompts"),
+    (["--lang", "ko"], "unknown language for prompt set 'mini' 'ko'"),
+    (["--model", "sd15-en"], "not available offline"),
+    (["--scheduler", "dpm"], "unknown scheduler 'dpm'"),
+    (["--size", "30"], "--size must be a positive multiple of 8"),
+])
+def test_bad_input_is_one_line_and_exit_2(bench_home, prompts_dir, monkeypatch, capsys, args, message):
+    from bench import cli
+
+    options = {"--model": "asis-tiny-sd15", "--prompts": "mini", "--lang": "zh", "--steps": "2"}
+    options.update(zip(args[::2], args[1::2], strict=True))
+    monkeypatch.setattr(sys, "argv", ["bench", "generate", *[x for kv in options.items() for x in kv]])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2
+    assert err.startswith("error: ") and "\n" not in err and message in err, err
+    assert not (bench_home / "runs").exists()
+
+
+def test_models_lists_every_system(capsys):
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+    from bench.models.pipelines import SYSTEMS
+
+    result = CliRunner().invoke(app, ["models", "--json"])
+    assert result.exit_code == 0
+    listed = {row["name"]: row for row in json.loads(result.output)}
+    assert set(listed) == set(SYSTEMS.names())
+    assert listed["asis-tiny-sd15"]["available_offline"] is True
+    assert listed["pea-zh"]["languages"] == ["zh"] and listed["sdxl-en"]["prompt_field"] == "text_en"
