@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -243,12 +244,17 @@ class Trainer:
                                      f"{adapter.config}; the encoder width or base differs")
             adapter.load_state_dict(state)
             return adapter
-        if adapter.config["in_dim"] != self.spec.width:
-            raise BenchError(f"encoder '{self.spec.name}' is {self.spec.width}-d; the adapter is not")
-        from bench.models.adapter import PEAAdapter
+        from bench.models.adapter import load_released_weights
 
-        released = PEAAdapter(**{**adapter.config, "mlp_bias": True})
-        return released.load_released_weights(path)
+        released = load_released_weights(path)
+        if released.in_dim != self.spec.width:
+            raise BenchError(f"{path} takes {released.in_dim}-d inputs but encoder '{self.spec.name}' gives "
+                             f"{self.spec.width}-d states")
+        want = {k: v for k, v in adapter.config.items() if k not in ("hidden_dim", "mlp_bias")}
+        got = {k: v for k, v in released.config.items() if k not in ("hidden_dim", "mlp_bias")}
+        if want != got:
+            raise BenchError(f"{path} is an adapter {got}, base '{self.base.name}' needs {want}")
+        return released
 
     # ---------------------------------------------------------------- frozen inputs
     def _encode_rows(self, idx: list[int]) -> dict[str, Any]:
@@ -415,7 +421,9 @@ class Trainer:
     def _batch(self, step: int, micro: int) -> list[int]:
         """Row indices of one micro-batch: epochs are seeded permutations of the training rows."""
         cfg, n = self.cfg, len(self.train_idx)
-        start = ((step - 1) * cfg.grad_accum + micro) * cfg.batch_size
+        # Each process takes its own slice of the global batch; one process sees the same order as many.
+        world, rank = self.accelerator.num_processes, self.accelerator.process_index
+        start = (((step - 1) * cfg.grad_accum + micro) * world + rank) * cfg.batch_size
         out = []
         for pos in range(start, start + cfg.batch_size):
             epoch, offset = divmod(pos, n)
@@ -512,11 +520,16 @@ class Trainer:
                     parts_sum: dict[str, float] = {}
                     total = 0.0
                     for micro in range(cfg.grad_accum):
-                        gen = _step_generator(cfg.seed, step, micro, "train")
+                        rank = self.accelerator.process_index
+                        gen = _step_generator(cfg.seed, step, micro * self.accelerator.num_processes + rank,
+                                              "train")
                         loss, parts = self.loss(self._batch(step, micro), gen)
                         if not torch.isfinite(loss):
                             self._diverged(step, last_saved, loss.item())
-                        self.accelerator.backward(loss / cfg.grad_accum)
+                        # Gradients are all-reduced once per optimizer step, not per micro-batch.
+                        sync = micro == cfg.grad_accum - 1
+                        with contextlib.nullcontext() if sync else self.accelerator.no_sync(self.adapter):
+                            self.accelerator.backward(loss / cfg.grad_accum)
                         total += loss.item() / cfg.grad_accum
                         for k, v in parts.items():
                             parts_sum[k] = parts_sum.get(k, 0.0) + v / cfg.grad_accum
@@ -537,11 +550,14 @@ class Trainer:
                         history.append(row)
                     progress.update(task, completed=step, loss=total)
                     if step % cfg.save_every == 0 or step == end:
-                        self._save(step, dict(losses))
-                        paths.write_jsonl(log_path, history)
+                        if self.accelerator.is_main_process:
+                            self._save(step, dict(losses))
+                            paths.write_jsonl(log_path, history)
+                        self.accelerator.wait_for_everyone()
                         last_saved = step
             self.tap.remove()
-            paths.write_jsonl(log_path, history)
+            if self.accelerator.is_main_process:
+                paths.write_jsonl(log_path, history)
         return self.run_dir
 
     def _diverged(self, step: int, last_saved: int, value: float) -> None:
@@ -574,5 +590,8 @@ CHOICES = {
 def train(cfg: TrainConfig) -> Path:
     """Run PEA distillation for `cfg`; returns the checkpoint folder (latest good adapter at its top)."""
     trainer = Trainer(cfg)
+    if not cfg.resume and (trainer.run_dir / "config.json").exists():
+        raise BenchError(f"{trainer.run_dir} already holds a run; pass --resume to continue it or "
+                         f"choose another --name")
     trainer.setup()
     return trainer.run()
