@@ -203,3 +203,18 @@ def test_prompt_set_defaults_pick_judges_unless_the_config_names_them(world, mon
     assert summary["metrics"]["clip-score"]["judge"] == "tiny-altclip"
     with pytest.raises(ValueError):
         evaluate.register_eval_defaults("culture", jduge="x")
+
+
+@pytest.mark.slow
+def test_evaluate_generates_what_is_missing_then_scores(bench_home, tmp_path, monkeypatch):
+    """End to end with the generation harness: a tiny system on two culture prompts, then a cached rerun."""
+    from bench.evaluate import evaluate
+    from bench.generate import GenerateConfig
+
+    monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
+    gen = GenerateConfig(model="asis-tiny-sd15", prompts="culture", lang="zh", samples=2, steps=2, limit=2)
+    first = evaluate(gen, EvalConfig())
+    assert first["n_images"] == 4 and first["tier"] == "tiny" and "culture-accuracy" in first["metrics"]
+    second = evaluate(gen, EvalConfig())
+    assert _without_timings(first) == _without_timings(second)
+    assert all(t["cached"] for t in second["timings"]["metrics"].values())
