@@ -9,13 +9,14 @@ output, source copied untranslated, a repeated n-gram, length-ratio outliers, an
 from __future__ import annotations
 
 import functools
-import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from bench import paths
 from bench.languages import Language
 
 PRE_FILTERS = ("min_size", "min_similarity", "min_aesthetic", "empty", "too_long",
@@ -48,15 +49,67 @@ class FilterSettings:
 
 
 def normalise_key(column: str | pl.Expr) -> pl.Expr:
-    """The text a normalised duplicate shares: NFKC, lower case, punctuation and symbols removed, spaces collapsed."""
+    """What normalised duplicates share: lower case, punctuation and symbols removed, spaces collapsed.
+
+    Expects text already through squash() (NFKC, single spaces).
+    """
     expr = pl.col(column) if isinstance(column, str) else column
-    return (expr.str.normalize("NFKC").str.to_lowercase()
-            .str.replace_all(r"[\p{P}\p{S}]+", " ").str.replace_all(r"\s+", " ").str.strip_chars())
+    # One pass: a run of punctuation/symbols with the spaces around it becomes one space.
+    return expr.str.to_lowercase().str.replace_all(r" *[\p{P}\p{S}][\p{P}\p{S} ]*", " ").str.strip_chars(" ")
 
 
-def squash_whitespace(column: str) -> pl.Expr:
-    """NFKC and collapsed whitespace, as Language.normalise does, vectorised."""
-    return pl.col(column).str.normalize("NFKC").str.replace_all(r"\s+", " ").str.strip_chars()
+@functools.cache
+def _nfkc_pattern() -> str:
+    """A regex class of every character NFKC may change: compatibility forms, and marks that compose.
+
+    Scanning the code points takes ~0.3 s, so the class is cached per Unicode version.
+    """
+    cache = paths.cache_dir("unicode") / f"nfkc-changeable-{unicodedata.unidata_version}.txt"
+    if cache.exists():
+        return cache.read_text(encoding="utf-8")
+    chars = []
+    for code in (*range(0x30000), *range(0xE0000, 0xE1000)):
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        if unicodedata.normalize("NFKC", char) != char or unicodedata.category(char).startswith("M"):
+            chars.append(char)
+    chars.extend(chr(c) for c in range(0x1100, 0x1200))  # conjoining Hangul jamo compose into syllables
+    pattern = _char_class(chars)
+    paths.write_text(cache, pattern)
+    return pattern
+
+
+def _char_class(chars) -> str:
+    """A regex character class matching any of `chars`."""
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in sorted(set(chars))) + "]"
+
+
+def _rewrite_rows(series: pl.Series, pattern: str, rewrite) -> pl.Series:
+    """Apply `rewrite` (Series -> Series) to the rows matching `pattern` only; most rows need nothing."""
+    hits = series.str.contains(pattern).fill_null(False)
+    if not hits.any():
+        return series
+    idx = hits.arg_true()
+    return series.clone().scatter(idx, rewrite(series.gather(idx)))  # scatter works in place
+
+
+def _python_rows(fn):
+    """Lift a str -> str function to a Series -> Series rewrite."""
+    return lambda sub: pl.Series([fn(t) for t in sub.to_list()], dtype=pl.String)
+
+
+def squash(series: pl.Series) -> pl.Series:
+    """NFKC and collapsed, stripped whitespace (Language.normalise without the script step).
+
+    One regex scan finds the few rows that need either; only those are rewritten.
+    """
+
+    def fix(sub: pl.Series) -> pl.Series:
+        sub = pl.Series([unicodedata.normalize("NFKC", t) for t in sub.to_list()], dtype=pl.String)
+        return sub.str.replace_all(r"\s+", " ").str.strip_chars()
+
+    return _rewrite_rows(series, _nfkc_pattern()[:-1] + r"[^\S ]]|  |^ | $", fix)
 
 
 @functools.cache
@@ -71,23 +124,22 @@ def _traditional_pattern() -> str:
             key, _, values = line.partition("\t")
             if key and key != values.split(" ")[0]:
                 chars.update(key)
-    return "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+    return _char_class(chars)
 
 
-def normalise_text(frame: pl.DataFrame, column: str, lang: Language) -> tuple[pl.DataFrame, int]:
-    """Apply the language's normaliser to `column`; return the frame and how many rows changed."""
-    before = frame[column]
-    out = frame.with_columns(squash_whitespace(column).alias(column))
+def normalise_series(series: pl.Series, lang: Language, squashed: pl.Series | None = None) -> pl.Series:
+    """Language.normalise over a column, vectorised: NFKC, whitespace, and for Chinese simplified script.
+
+    `squashed` marks rows already through squash() (native captions in pre_filter), which skip that step.
+    """
+    if squashed is None or not squashed.all():
+        todo = pl.Series([True] * len(series)) if squashed is None else ~squashed
+        idx = todo.arg_true()
+        series = series.clone().scatter(idx, squash(series.gather(idx)))
     if lang.code == "zh":
         # opencc is pure Python: convert only the rows that hold a character it could change.
-        has_trad = out[column].str.contains(_traditional_pattern()).fill_null(False)
-        if has_trad.any():
-            idx = has_trad.arg_true()
-            converted = [lang.normalise(t) for t in out[column].gather(idx).to_list()]
-            values = out[column].scatter(idx, pl.Series(converted, dtype=pl.String))
-            out = out.with_columns(values.alias(column))
-    changed = int((out[column] != before).fill_null(False).sum())
-    return out, changed
+        series = _rewrite_rows(series, _traditional_pattern(), _python_rows(lang.normalise))
+    return series
 
 
 class SeenSet:
@@ -108,13 +160,17 @@ class SeenSet:
 
     def first_seen(self, hashes: np.ndarray) -> np.ndarray:
         """Mask of the entries that occur here first (not seen before, first in this batch); remembers them."""
+        # One stable sort: equal hashes become neighbours with the earliest position first, and the
+        # candidates come out sorted, which keeps searchsorted cache-friendly and the merge linear.
+        order = np.argsort(hashes, kind="stable")
+        ordered = hashes[order]
+        starts = np.ones(len(ordered), dtype=bool)
+        starts[1:] = ordered[1:] != ordered[:-1]
+        candidates, positions = ordered[starts], order[starts]
+        fresh = ~self._contains(candidates) if self._levels else np.ones(len(candidates), dtype=bool)
         mask = np.zeros(len(hashes), dtype=bool)
-        if not len(hashes):
-            return mask
-        unique, first = np.unique(hashes, return_index=True)
-        fresh = ~self._contains(unique) if self._levels else np.ones(len(unique), dtype=bool)
-        mask[first[fresh]] = True
-        self._push(unique[fresh])
+        mask[positions[fresh]] = True
+        self._push(candidates[fresh])
         return mask
 
     def _push(self, values: np.ndarray) -> None:
@@ -123,7 +179,8 @@ class SeenSet:
         self._levels.append(values)
         while len(self._levels) > 1 and len(self._levels[-2]) <= 2 * len(self._levels[-1]):
             top = self._levels.pop()
-            self._levels[-1] = np.union1d(self._levels[-1], top)
+            # Two sorted runs: timsort ('stable') merges them in linear time; they are disjoint, so no unique().
+            self._levels[-1] = np.sort(np.concatenate((self._levels[-1], top)), kind="stable")
 
 
 @dataclass
@@ -138,49 +195,65 @@ class Dedup:
         return cls(SeenSet(), SeenSet())
 
 
-def _drop(frame: pl.DataFrame, mask: pl.Series | np.ndarray, name: str, counts: dict[str, int]) -> pl.DataFrame:
-    """Drop rows where mask is true and count them under `name`."""
-    mask = pl.Series(mask) if isinstance(mask, np.ndarray) else mask.fill_null(False)
-    counts[name] = counts.get(name, 0) + int(mask.sum())
-    return frame.filter(~mask)
+class _Drops:
+    """Filters applied in order over one frame: each counts the live rows it drops; one filter() at the end."""
+
+    def __init__(self, frame: pl.DataFrame, names: tuple[str, ...]) -> None:
+        self.frame = frame
+        self.alive = pl.Series([True] * frame.height, dtype=pl.Boolean)
+        self.counts = dict.fromkeys(names, 0)
+
+    def drop(self, name: str, mask: pl.Series | np.ndarray) -> None:
+        mask = pl.Series(mask) if isinstance(mask, np.ndarray) else mask.fill_null(False)
+        hit = mask & self.alive
+        self.counts[name] = self.counts.get(name, 0) + int(hit.sum())
+        self.alive = self.alive & ~hit
+
+    def result(self) -> tuple[pl.DataFrame, dict[str, int]]:
+        return self.frame.filter(self.alive), self.counts
 
 
-def key_column(frame: pl.DataFrame) -> pl.Expr:
+def key_column(frame: pl.DataFrame) -> pl.Series:
     """The caption that identifies a row: the native text for native pairs, else the English caption."""
-    return pl.when(pl.col("text").is_not_null()).then(pl.col("text")).otherwise(pl.col("text_en"))
+    return frame["text"].fill_null(frame["text_en"])
 
 
-def pre_filter(frame: pl.DataFrame, settings: FilterSettings, dedup: Dedup) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Source-side filters; updates `dedup` with the rows that survive."""
-    counts = dict.fromkeys(PRE_FILTERS, 0)
-    if settings.min_width is not None or settings.min_height is not None:
-        small = pl.lit(False)
-        if settings.min_width is not None:
-            small = small | (pl.col("width") < settings.min_width)
-        if settings.min_height is not None:
-            small = small | (pl.col("height") < settings.min_height)
-        frame = _drop(frame, frame.select(small.fill_null(False)).to_series(), "min_size", counts)
-    for name, column, threshold in (("min_similarity", "similarity", settings.min_similarity),
-                                    ("min_aesthetic", "aesthetic", settings.min_aesthetic)):
-        if threshold is not None:
-            frame = _drop(frame, frame[column] < threshold, name, counts)
-    frame = frame.with_columns(
-        squash_whitespace("text_en").fill_null("").alias("text_en"),
-        squash_whitespace("text").alias("text"),
-    )
-    key = frame.select(key_column(frame).alias("k"))["k"].fill_null("")
-    frame = _drop(frame, key.str.len_chars() == 0, "empty", counts)
-    too_long = (frame["text_en"].str.len_chars() > settings.max_chars) | (
-        frame["text"].str.len_chars() > settings.max_chars).fill_null(False)
-    frame = _drop(frame, too_long, "too_long", counts)
-    key = frame.select(key_column(frame).alias("k"))["k"]
-    exact = dedup.exact.first_seen(key.hash(seed=17).to_numpy())
-    frame, key = frame.filter(pl.Series(exact)), key.filter(pl.Series(exact))
-    counts["exact_duplicate"] += int((~exact).sum())
-    norm = frame.select(normalise_key(key).alias("n"))["n"]
+def pre_filter(frame: pl.DataFrame, settings: FilterSettings, dedup: Dedup
+               ) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Source-side filters; updates `dedup` with the rows that survive. Adds `_mt` (row needs translation)."""
+    frame = frame.with_columns(squash(frame["text_en"].fill_null("")).alias("text_en"),
+                               squash(frame["text"]).alias("text"),
+                               frame["text"].is_null().alias("_mt"))
+    drops = _Drops(frame, PRE_FILTERS)
+    if settings.min_width is not None:
+        drops.drop("min_size", frame["width"] < settings.min_width)
+    if settings.min_height is not None:
+        drops.drop("min_size", frame["height"] < settings.min_height)
+    if settings.min_similarity is not None:
+        drops.drop("min_similarity", frame["similarity"] < settings.min_similarity)
+    if settings.min_aesthetic is not None:
+        drops.drop("min_aesthetic", frame["aesthetic"] < settings.min_aesthetic)
+    key = key_column(frame)
+    drops.drop("empty", key.str.len_bytes() == 0)
+    drops.drop("too_long", (frame["text_en"].str.len_chars() > settings.max_chars)
+               | (frame["text"].str.len_chars() > settings.max_chars))
+    # Duplicates are judged among live rows only, in order; dropped rows are never remembered.
+    live = drops.alive.arg_true()
+    live_key = key.gather(live)
+    exact = dedup.exact.first_seen(live_key.hash(seed=17).to_numpy())
+    drops.drop("exact_duplicate", _scatter_mask(frame.height, live, ~exact))
+    live2 = live.filter(pl.Series(exact))
+    norm = pl.select(normalise_key(pl.lit(live_key.filter(pl.Series(exact))))).to_series()
     first = dedup.normalised.first_seen(norm.hash(seed=17).to_numpy())
-    frame = _drop(frame, ~first, "normalised_duplicate", counts)
-    return frame, counts
+    drops.drop("normalised_duplicate", _scatter_mask(frame.height, live2, ~first))
+    return drops.result()
+
+
+def _scatter_mask(height: int, idx: pl.Series, values: np.ndarray) -> np.ndarray:
+    """A full-height boolean mask, true at idx where values is true."""
+    mask = np.zeros(height, dtype=bool)
+    mask[idx.to_numpy()[values]] = True
+    return mask
 
 
 def repeated_ngram_mask(texts: pl.Series, unspaced: bool, max_n: int = 4, repeats: int = 4) -> np.ndarray:
@@ -203,34 +276,47 @@ def repeated_ngram_mask(texts: pl.Series, unspaced: bool, max_n: int = 4, repeat
 
 
 def post_filter(frame: pl.DataFrame, lang: Language, settings: FilterSettings) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Output-side filters and score columns (len_ratio, lang_score); returns the kept rows and counts."""
-    counts = dict.fromkeys(POST_FILTERS, 0)
-    frame = _drop(frame, frame["text"].is_null(), "untranslated", counts)
-    frame, changed = normalise_text(frame, "text", lang)
-    counts["script_normalised"] = changed
-    frame = _drop(frame, frame["text"].str.len_chars() == 0, "empty_output", counts)
-    if lang.code != "en":
-        copied = (frame["text_en"].str.len_chars() > 0) & (
-            frame.select(normalise_key("text") == normalise_key("text_en")).to_series())
-        frame = _drop(frame, copied, "copied_source", counts)
-    # Characters for every script (a character carries about half a word: twice as long units), words too
-    # where the script has spaces: degenerate output repeats inside words as well ("해해해해").
-    bad = repeated_ngram_mask(frame["text"], True, settings.ngram_max * 2, settings.ngram_repeats)
-    if lang.script not in UNSPACED_SCRIPTS:
-        bad |= repeated_ngram_mask(frame["text"], False, settings.ngram_max, settings.ngram_repeats)
-    frame = _drop(frame, bad, "repeated_ngram", counts)
+    """Output-side filters and score columns (len_ratio, lang_score); returns the kept rows and counts.
+
+    Checks for machine-translation failures (source copied, degenerate repetition) look only at rows the
+    translator wrote (`_mt`); native captions are written by people.
+    """
+    machine = frame["_mt"] if "_mt" in frame.columns else pl.Series([True] * frame.height)
+    before = frame["text"]
+    text = normalise_series(before, lang, squashed=~machine)
+    script_changed = int((text != before).fill_null(False).sum())
     expected = EXPECTED_CHAR_RATIO.get(lang.script, 1.0)
-    ratio = pl.when(pl.col("text_en").str.len_chars() > 0).then(
-        pl.col("text").str.len_chars() / pl.col("text_en").str.len_chars() / expected)
-    frame = frame.with_columns(ratio.cast(pl.Float32).alias("len_ratio"))
-    outlier = (frame["len_ratio"] < settings.ratio_min) | (frame["len_ratio"] > settings.ratio_max)
-    frame = _drop(frame, outlier, "length_ratio", counts)
-    if settings.language_id and frame.height:
+    en_len = frame["text_en"].str.len_chars()
+    ratio = (text.str.len_chars() / en_len / expected).cast(pl.Float32)
+    frame = frame.with_columns(text.alias("text"), pl.when(en_len > 0).then(ratio).alias("len_ratio"))
+    drops = _Drops(frame, POST_FILTERS)
+    drops.drop("untranslated", text.is_null())
+    drops.drop("empty_output", text.str.len_bytes() == 0)
+    mt = machine & drops.alive
+    if mt.any():
+        idx = mt.arg_true()
+        mt_text, mt_en = text.gather(idx), frame["text_en"].gather(idx)
+        if lang.code != "en":
+            copied = (mt_en.str.len_bytes() > 0) & (
+                pl.select(normalise_key(pl.lit(mt_text)) == normalise_key(pl.lit(mt_en))).to_series())
+            drops.drop("copied_source", _scatter_mask(frame.height, idx, copied.to_numpy()))
+        # Characters for every script (a character carries about half a word: twice as long units), words
+        # too where the script has spaces: degenerate output repeats inside words as well ("해해해해").
+        bad = repeated_ngram_mask(mt_text, True, settings.ngram_max * 2, settings.ngram_repeats)
+        if lang.script not in UNSPACED_SCRIPTS:
+            bad |= repeated_ngram_mask(mt_text, False, settings.ngram_max, settings.ngram_repeats)
+        drops.drop("repeated_ngram", _scatter_mask(frame.height, idx, bad))
+    drops.drop("length_ratio", (frame["len_ratio"] < settings.ratio_min) | (frame["len_ratio"] > settings.ratio_max))
+    scores = pl.Series("lang_score", [None] * frame.height, dtype=pl.Float32)
+    if settings.language_id and drops.alive.any():
         from bench.corpus import langid
 
-        found, scores = langid.detect_for(frame["text"].to_list(), lang.code)
-        frame = frame.with_columns(pl.Series("lang_score", scores, dtype=pl.Float32))
-        frame = _drop(frame, pl.Series(found, dtype=pl.String).ne_missing(lang.code), "language_id", counts)
-    else:
-        frame = frame.with_columns(pl.lit(None, dtype=pl.Float32).alias("lang_score"))
-    return frame, counts
+        idx = drops.alive.arg_true()
+        found, conf = langid.detect_for(text.gather(idx).to_list(), lang.code)
+        scores = scores.scatter(idx, pl.Series(conf, dtype=pl.Float32))
+        wrong = pl.Series(found, dtype=pl.String).ne_missing(lang.code).to_numpy()
+        drops.drop("language_id", _scatter_mask(frame.height, idx, wrong))
+    drops.frame = frame.with_columns(scores)
+    kept, counts = drops.result()
+    counts["script_normalised"] = script_changed
+    return kept, counts
