@@ -272,3 +272,27 @@ def test_translators_fail_fast_offline_and_on_bad_pairs(monkeypatch):
     with pytest.raises(BenchError, match="cannot translate en -> ko"):
         load_translator("none", "en", "ko").translate(["a dog"])
     assert load_translator("none", "ko", "ko").translate(["개"]) == ["개"]
+
+
+def test_hf_sources_saved_folder_and_data_files(tmp_path):
+    import datasets
+
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(
+        {"caption": ["a dog", "a cat", "a car"], "url": ["u1", "u2", "u3"]})}).save_to_disk(tmp_path / "saved")
+    frame = pl.concat(list(open_source(f"hf:{tmp_path / 'saved'}", "ko").batches(2)))
+    assert frame.select("id", "text_en", "image").rows() == [("saved-0", "a dog", "u1"), ("saved-1", "a cat", "u2"),
+                                                           ("saved-2", "a car", "u3")]
+    folder = tmp_path / "parquet_dataset"
+    folder.mkdir()
+    pl.DataFrame({"TEXT": ["a boat"], "key": ["k9"]}).write_parquet(folder / "train.parquet")
+    frame = pl.concat(list(open_source(f"hf:{folder}", "ko").batches()))
+    assert frame.select("id", "text_en").rows() == [("k9", "a boat")]
+    with pytest.raises(BenchError, match="no split 'test'"):
+        open_source(f"hf:{tmp_path / 'saved'}@test", "ko")
+
+
+def test_native_captions_skip_the_machine_translation_checks():
+    frame = _frame(["A dog.", "A dog."], text=["a dog.", "a dog."]).with_columns(
+        pl.Series("_mt", [False, True]))
+    kept, counts = post_filter(frame, get_language("it"), FilterSettings(language_id=False))
+    assert kept["_mt"].to_list() == [False] and counts["copied_source"] == 1

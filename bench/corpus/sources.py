@@ -299,7 +299,7 @@ def open_hf(location: str, lang: str) -> Source:
     """A `datasets` hub id or local dataset folder (ID[@SPLIT], default split train), streamed."""
     name, _, split = location.partition("@")
     dataset = _load_dataset(name, split or "train")
-    columns = list(dataset.column_names or [])
+    columns = list(dataset.column_names or next(iter(dataset), {}).keys())
     exprs, needs_row, wanted = _table_plan(columns, location, lang, Path(name).name)
 
     def read(n: int) -> Iterator[pl.DataFrame]:
@@ -320,9 +320,14 @@ def _load_dataset(name: str, split: str):
     import datasets
 
     try:
-        if Path(name).is_dir() and (Path(name) / "dataset_info.json").exists():
-            return datasets.load_from_disk(name).to_iterable_dataset() if split == "train" else \
-                datasets.load_from_disk(name)[split].to_iterable_dataset()
+        if Path(name).is_dir() and any((Path(name) / f).exists() for f in ("dataset_info.json",
+                                                                            "dataset_dict.json")):
+            saved = datasets.load_from_disk(name)  # a save_to_disk folder
+            if isinstance(saved, datasets.DatasetDict):
+                if split not in saved:
+                    raise BenchError(f"{name} has no split '{split}' (it has: {', '.join(saved)})")
+                saved = saved[split]
+            return saved.to_iterable_dataset()
         return datasets.load_dataset(name, split=split, streaming=True)
     except (ConnectionError, OSError) as exc:
         if not Path(name).exists():
