@@ -491,7 +491,6 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
     def run(self) -> Path:
         """Train to cfg.steps (or stop_after), checkpointing every save_every steps; returns the run folder."""
-        import torch
 
         cfg = self.cfg
         with paths.locked(self.run_dir / ".lock", what=f"training run {self.run_dir.name}"):
@@ -517,30 +516,7 @@ class Trainer:
                                          loss=float("nan"))
                 for step in range(start + 1, end + 1):
                     tick = time.perf_counter()
-                    parts_sum: dict[str, float] = {}
-                    total = 0.0
-                    for micro in range(cfg.grad_accum):
-                        rank = self.accelerator.process_index
-                        gen = _step_generator(cfg.seed, step, micro * self.accelerator.num_processes + rank,
-                                              "train")
-                        loss, parts = self.loss(self._batch(step, micro), gen)
-                        if not torch.isfinite(loss):
-                            self._diverged(step, last_saved, loss.item())
-                        # Gradients are all-reduced once per optimizer step, not per micro-batch.
-                        sync = micro == cfg.grad_accum - 1
-                        with contextlib.nullcontext() if sync else self.accelerator.no_sync(self.adapter):
-                            self.accelerator.backward(loss / cfg.grad_accum)
-                        total += loss.item() / cfg.grad_accum
-                        for k, v in parts.items():
-                            parts_sum[k] = parts_sum.get(k, 0.0) + v / cfg.grad_accum
-                    if cfg.max_grad_norm:
-                        norm = self.accelerator.clip_grad_norm_(self.adapter.parameters(), cfg.max_grad_norm)
-                        if not torch.isfinite(torch.as_tensor(norm)):
-                            self._diverged(step, last_saved, float(norm))
-                    lr = self.lr_schedule.get_last_lr()[0]
-                    self.optimizer.step()
-                    self.lr_schedule.step()
-                    self.optimizer.zero_grad(set_to_none=True)
+                    total, lr, parts_sum = self.step(step, last_saved)
                     row = {"step": step, "loss": total, "lr": lr, **parts_sum,
                            "seconds": time.perf_counter() - tick}
                     losses["train"] = total
@@ -559,6 +535,36 @@ class Trainer:
             if self.accelerator.is_main_process:
                 paths.write_jsonl(log_path, history)
         return self.run_dir
+
+    def step(self, step: int, last_saved: int = 0) -> tuple[float, float, dict[str, float]]:
+        """One optimizer step (all micro-batches); returns (loss, learning rate used, loss parts)."""
+        import torch
+
+        cfg = self.cfg
+        parts_sum: dict[str, float] = {}
+        total = 0.0
+        for micro in range(cfg.grad_accum):
+            rank = self.accelerator.process_index
+            gen = _step_generator(cfg.seed, step, micro * self.accelerator.num_processes + rank, "train")
+            loss, parts = self.loss(self._batch(step, micro), gen)
+            if not torch.isfinite(loss):
+                self._diverged(step, last_saved, loss.item())
+            # Gradients are all-reduced once per optimizer step, not per micro-batch.
+            sync = micro == cfg.grad_accum - 1
+            with contextlib.nullcontext() if sync else self.accelerator.no_sync(self.adapter):
+                self.accelerator.backward(loss / cfg.grad_accum)
+            total += loss.item() / cfg.grad_accum
+            for k, v in parts.items():
+                parts_sum[k] = parts_sum.get(k, 0.0) + v / cfg.grad_accum
+        if cfg.max_grad_norm:
+            norm = self.accelerator.clip_grad_norm_(self.adapter.parameters(), cfg.max_grad_norm)
+            if not torch.isfinite(torch.as_tensor(norm)):
+                self._diverged(step, last_saved, float(norm))
+        lr = self.lr_schedule.get_last_lr()[0]
+        self.optimizer.step()
+        self.lr_schedule.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return total, lr, parts_sum
 
     def _diverged(self, step: int, last_saved: int, value: float) -> None:
         where = f"the last good checkpoint is step {last_saved} in {self.run_dir}" if last_saved else \
