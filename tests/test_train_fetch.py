@@ -70,7 +70,7 @@ def test_fetch_images_downloads_good_urls_and_records_failures(tmp_path, image_s
     assert "404" in index["error"][4]
     pairs = load_pairs(corpus, "zh")
     assert pairs.ids == ["u0", "u1", "u2"] and pairs.skipped["not_fetched"] == 2
-    assert pairs.images[1].getpixel((0, 0)) == (60, 60, 60)  # the served pixels, unchanged
+    assert pairs.image(1).getpixel((0, 0)) == (60, 60, 60)  # the served pixels, unchanged
 
 
 def test_fetch_without_url_rows_or_downloader_is_a_clear_error(tmp_path, monkeypatch, bench_home):

@@ -70,11 +70,19 @@ class Pairs:
     ids: list[str]
     text: list[str]
     text_en: list[str | None]
-    images: list[Any]  # decoded PIL images, aligned with ids
+    sources: list[Any]  # a file path or image bytes per row, checked readable; decoded when needed
     skipped: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def image(self, i: int):
+        """Row i's image as RGB (decoded on demand, so a large corpus is not held in memory)."""
+        from PIL import Image
+
+        source = self.sources[i]
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            return img.convert("RGB")
 
     @property
     def parallel(self) -> list[bool]:
@@ -115,14 +123,14 @@ def load_pairs(folder: Path, lang: str, hybrid: bool = True, normalise: Callable
         if not row["text"]:
             pairs.skipped["empty_text"] += 1
             continue
-        image, why = _open_image(row["image"], folder, fetched.get(str(row["id"])))
-        if image is None:
+        source, why = _image_source(row["image"], folder, fetched.get(str(row["id"])))
+        if source is None:
             pairs.skipped[why] += 1
             continue
         pairs.ids.append(str(row["id"]))
         pairs.text.append(normalise(row["text"]) if normalise else row["text"])
         pairs.text_en.append(text_en)
-        pairs.images.append(image)
+        pairs.sources.append(source)
         if limit and len(pairs) >= limit:
             break
     skipped = {k: v for k, v in pairs.skipped.items() if v}
@@ -147,27 +155,29 @@ def _fetched_index(folder: Path) -> dict[str, str]:
     return dict(zip(frame["id"].cast(pl.Utf8).to_list(), frame["path"].to_list(), strict=True))
 
 
-def _open_image(ref: Any, folder: Path, fetched: str | None):
-    """(RGB PIL image, None) or (None, reason) for a path, URL, raw bytes or {bytes, path} value."""
+def _image_source(ref: Any, folder: Path, fetched: str | None) -> tuple[Any, str | None]:
+    """(path or bytes, None) when the image decodes, else (None, reason): paths, URLs, bytes, {bytes, path}."""
     from PIL import Image
 
     if isinstance(ref, dict):  # the datasets Image feature
         ref = ref.get("bytes") or ref.get("path")
+    if isinstance(ref, (bytes, bytearray)):
+        source: Any = bytes(ref)
+    elif isinstance(ref, str) and ref.startswith(("http://", "https://")):
+        if fetched is None:
+            return None, "not_fetched"
+        source = folder / fetched
+    elif isinstance(ref, str) and ref:
+        source = Path(ref) if Path(ref).is_absolute() else folder / ref
+    else:
+        return None, "no_image"
     try:
-        if isinstance(ref, (bytes, bytearray)):
-            source: Any = io.BytesIO(ref)
-        elif isinstance(ref, str) and ref.startswith(("http://", "https://")):
-            if fetched is None:
-                return None, "not_fetched"
-            source = folder / fetched
-        elif isinstance(ref, str) and ref:
-            source = Path(ref) if Path(ref).is_absolute() else folder / ref
-        else:
-            return None, "no_image"
-        with Image.open(source) as img:
-            return img.convert("RGB"), None
+        # A full decode, not just the header: truncated files fail here rather than mid-training.
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            img.load()
     except (OSError, ValueError, Image.DecompressionBombError):
         return None, "no_image"
+    return source, None
 
 
 def to_pixels(images: list[Any], resolution: int):

@@ -309,7 +309,7 @@ class Trainer:
 
         from bench.train.data import to_pixels
 
-        pixels = to_pixels([self.pairs.images[i] for i in idx], self.resolution).to(self.accelerator.device)
+        pixels = to_pixels([self.pairs.image(i) for i in idx], self.resolution).to(self.accelerator.device)
         with torch.no_grad():
             dist = self.vae.encode(pixels).latent_dist
         return {"latent_mean": dist.mean.float(), "latent_std": dist.std.float()}
