@@ -192,3 +192,13 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     assert json.loads((folder / "config.json").read_text())["step"] == 2
     assert all(torch.isfinite(v).all() for v in _weights(folder).values())
     assert math.isfinite(json.loads((folder / "config.json").read_text())["losses"]["train"])
+
+
+def test_gradient_checkpointing_keeps_the_same_updates(tmp_path, bench_home):
+    from bench.train.distill import train
+
+    corpus = make_corpus(tmp_path / "corpus", rows=8)
+    plain = train(_cfg(corpus, name="plain", steps=2, cfg_dropout=0.0))
+    checkpointed = train(_cfg(corpus, name="ckpt", steps=2, cfg_dropout=0.0, gradient_checkpointing=True))
+    a, b = _weights(plain), _weights(checkpointed)
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)

@@ -77,7 +77,7 @@ class StudentEncoder:
         return states.float(), mask
 
 
-STUDENT_ENCODERS: Registry[StudentSpec] = Registry("student encoder", hint="bench train --help lists them")
+STUDENT_ENCODERS: Registry[StudentSpec] = Registry("student encoder")
 FAMILIES: Registry[Callable[[StudentSpec], StudentEncoder]] = Registry("student encoder family")
 
 
