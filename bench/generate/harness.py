@@ -140,10 +140,11 @@ def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
     log.info("run %s: %d images, %d missing, %d for rank %d of %d", p.run.name, len(p.keys), len(pending),
              len(mine), procs.rank, procs.world)
     gen_started = time.perf_counter()
-    made = _generate_items(p, system, mine, progress and procs.is_main, procs)
+    made, pipe_seconds = _generate_items(p, system, mine, progress and procs.is_main, procs)
     gen_seconds = time.perf_counter() - gen_started
     procs.barrier()  # every image is on disk before rank 0 merges
-    shares = procs.gather({"rank": procs.rank, "images": made, "seconds": gen_seconds})
+    shares = procs.gather({"rank": procs.rank, "images": made, "seconds": round(gen_seconds, 3),
+                           "pipeline_seconds": round(pipe_seconds, 3)})
     if procs.is_main:
         rows = runfolder.merge_metadata(p.run, p.keys)
         total = sum(s["images"] for s in shares)
@@ -158,13 +159,13 @@ def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
         log.info("run %s: %d/%d images, metadata.jsonl written", p.run.name, rows, len(p.keys))
 
 
-def _generate_items(p: Plan, system, keys: list[tuple[str, int]], show: bool, procs: Processes) -> int:
-    """Generate `keys` in batches, saving each image as soon as its batch is done; return how many."""
+def _generate_items(p: Plan, system, keys: list[tuple[str, int]], show: bool, procs: Processes) -> tuple[int, float]:
+    """Generate `keys` in batches, saving each image as soon as its batch is done; return (count, pipeline s)."""
     from bench.generate.progress import image_progress
 
     prompts = {q.id: q for q in p.prompts}
     size = p.spec["size"]
-    done = 0
+    done, in_pipeline = 0, 0.0
     label = "generating" if procs.world == 1 else f"generating (rank 0 of {procs.world})"
     with image_progress(label, total=len(keys), enabled=show) as advance:
         for start in range(0, len(keys), p.cfg.batch_size):
@@ -173,10 +174,12 @@ def _generate_items(p: Plan, system, keys: list[tuple[str, int]], show: bool, pr
             seeds = [image_seed(p.cfg.seed, pid, s) for pid, s in batch]
             t0 = time.perf_counter()
             inputs = system.model_inputs(rows)
+            t1 = time.perf_counter()
             images = system.pipe(
                 prompt=inputs, num_inference_steps=p.cfg.steps, guidance_scale=p.cfg.guidance,
                 height=size, width=size, generator=generators(seeds), output_type="pil",
             ).images
+            in_pipeline += time.perf_counter() - t1
             seconds = (time.perf_counter() - t0) / len(batch)
             for (pid, sample), prompt, text_in, seed, image in zip(batch, rows, inputs, seeds, images, strict=True):
                 runfolder.save_image(p.run, image, {
@@ -187,4 +190,4 @@ def _generate_items(p: Plan, system, keys: list[tuple[str, int]], show: bool, pr
                 })
             done += len(batch)
             advance(len(batch))
-    return done
+    return done, in_pipeline
