@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,6 +152,12 @@ class Trainer:
         self.corpus = data.find_corpus(cfg.corpus)
         self.run_dir = paths.checkpoint_dir(cfg.run_name())
         self.resolution = cfg.resolution or self.base.resolution
+        if os.environ.get("HF_HUB_OFFLINE") == "1":  # fail in a second, before any data is read
+            from bench.models import weights
+
+            weights.require_offline(self.base.model_id, f"base '{self.base.name}'")
+            if self.spec.loader is None:
+                weights.require_offline(self.spec.model_id, f"student encoder '{self.spec.name}'", probe="config.json")
         if self.base.tier != self.spec.tier:
             log.warning("mixing a %s base with a %s student encoder", self.base.tier, self.spec.tier)
 
