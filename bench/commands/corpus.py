@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 SOURCE_HELP = (
-    "KIND:PATH, repeatable. Kinds: sample (shipped hand translations; PATH optional), coco (captions_*.json), "
-    "laion (metadata parquet file/folder), parquet, jsonl, csv, tsv, hf (datasets id or folder, ID[@SPLIT]), "
+    "KIND:PATH, repeatable. Kinds: sample (shipped hand translations; PATH optional), sample-en (its English "
+    "side), coco (captions_*.json), laion (metadata parquet file/folder), parquet, jsonl, csv, tsv, "
+    "hf (datasets id or folder, optionally ID@SPLIT), "
     "xm3600 (captions.jsonl or the floschne/xm3600 layout), coco-cn (folder of caption .txt files)."
 )
 
