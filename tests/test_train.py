@@ -114,8 +114,13 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(sdxl_run):
     assert [r["loss"] for r in _log(full) if "loss" in r] == [r["loss"] for r in _log(resumed) if "loss" in r]
     skipped = json.loads((full / "config.json").read_text())["corpus"]["skipped"]
     assert skipped["no_image"] == 1  # the broken image was skipped and counted
-    with pytest.raises(BenchError, match="already holds a run"):
-        train(dataclasses.replace(cfg, name="sdxl-resumed"))
+    assert train(dataclasses.replace(cfg, name="sdxl-resumed")) == resumed  # finished: skipped, not redone
+    assert all(torch.equal(b[k], _weights(resumed)[k]) for k in b)
+    with pytest.raises(BenchError, match="already holds a run with other settings"):
+        train(dataclasses.replace(cfg, name="sdxl-resumed", steps=6))
+    with pytest.raises(BenchError, match="pass --resume"):
+        train(dataclasses.replace(cfg, name="sdxl-partial", stop_after=1))
+        train(dataclasses.replace(cfg, name="sdxl-partial"))
 
 
 def test_cached_and_uncached_runs_give_the_same_losses(tmp_path, bench_home):

@@ -90,9 +90,39 @@ def register_student(spec: StudentSpec) -> StudentSpec:
     return spec
 
 
+# Modules whose student_spec() adds a student on first lookup (imported lazily: they pull in numpy and more).
+_PLUGINS = ("bench.world.plugins",)
+_plugins_loaded = False
+
+
+def _load_plugins() -> None:
+    """Register the plugin modules' students once (the toy world's `world`)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    import importlib
+
+    for module in _PLUGINS:
+        try:
+            spec = importlib.import_module(module).student_spec()
+        except (ImportError, AttributeError):
+            continue
+        if spec.name not in STUDENT_ENCODERS:
+            register_student(spec)
+
+
 def get_student_spec(name: str) -> StudentSpec:
     """Look a student encoder up by name."""
+    if name not in STUDENT_ENCODERS:
+        _load_plugins()
     return STUDENT_ENCODERS.get(name)
+
+
+def student_names() -> list[str]:
+    """Every registered student encoder, plugins included."""
+    _load_plugins()
+    return STUDENT_ENCODERS.names()
 
 
 def load_student_encoder(name: str) -> StudentEncoder:

@@ -502,9 +502,6 @@ class Trainer:
         cfg = self.cfg
         with paths.locked(self.run_dir / ".lock", what=f"training run {self.run_dir.name}"):
             start, losses = self._restore() if cfg.resume else (0, {})
-            if not cfg.resume and (self.run_dir / "config.json").exists():
-                raise BenchError(f"{self.run_dir} already holds a run; pass --resume to continue it or "
-                                 f"choose another --name")
             log_path = self.run_dir / "log.jsonl"
             history = _read_log(log_path, upto=start)
             end = min(cfg.steps, start + cfg.stop_after) if cfg.stop_after else cfg.steps
@@ -603,8 +600,17 @@ CHOICES = {
 def train(cfg: TrainConfig) -> Path:
     """Run PEA distillation for `cfg`; returns the checkpoint folder (latest good adapter at its top)."""
     trainer = Trainer(cfg)
-    if not cfg.resume and (trainer.run_dir / "config.json").exists():
-        raise BenchError(f"{trainer.run_dir} already holds a run; pass --resume to continue it or "
-                         f"choose another --name")
+    existing = trainer.run_dir / "config.json"
+    if existing.exists():
+        done = paths.read_json(existing)
+        same = done.get("training", {}).get("run_hash") == cfg.run_hash
+        if same and done.get("step", 0) >= cfg.steps:
+            log.info("%s is already trained to step %d; nothing to do", trainer.run_dir, done["step"])
+            return trainer.run_dir
+        if not same:
+            raise BenchError(f"{trainer.run_dir} already holds a run with other settings; choose another --name")
+        if not cfg.resume:
+            raise BenchError(f"{trainer.run_dir} already holds this run up to step {done.get('step')}; "
+                             f"pass --resume to continue it")
     trainer.setup()
     return trainer.run()
