@@ -296,3 +296,73 @@ def test_native_captions_skip_the_machine_translation_checks():
         pl.Series("_mt", [False, True]))
     kept, counts = post_filter(frame, get_language("it"), FilterSettings(language_id=False))
     assert kept["_mt"].to_list() == [False] and counts["copied_source"] == 1
+
+
+def _tiny_nllb_folder(folder):
+    """A random-weight NLLB-style folder (M2M100 architecture, NllbTokenizer over characters)."""
+    import torch
+    from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
+
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "▁": 4}
+    for char in sorted(set("a dog runs on the beach 개가 해변을 달린다") - {" "}):
+        vocab.setdefault(char, len(vocab))
+        vocab.setdefault("▁" + char, len(vocab))
+    tokenizer = NllbTokenizer(vocab=vocab, merges=[])
+    config = M2M100Config(vocab_size=len(tokenizer), d_model=16, encoder_layers=1, decoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                          decoder_ffn_dim=32, max_position_embeddings=64, pad_token_id=1, bos_token_id=0,
+                          eos_token_id=2, decoder_start_token_id=2)
+    torch.manual_seed(0)
+    M2M100ForConditionalGeneration(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def _tiny_marian_folder(folder):
+    """A random-weight Marian folder whose vocabulary has the multi-target token >>cmn_Hans<<."""
+    import sentencepiece as spm
+    import torch
+    from transformers import MarianConfig, MarianMTModel, MarianTokenizer
+
+    from bench.models.zoo.tokenizers import sentencepiece_model
+
+    lines = ["a dog runs on the beach", "一只狗在海滩上奔跑", "two cats sleep", "两只猫在睡觉"]
+    model = sentencepiece_model(lines, vocab_size=len(set("".join(lines))) + 40)
+    folder.mkdir()
+    for name in ("source.spm", "target.spm"):
+        (folder / name).write_bytes(model)
+    pieces = spm.SentencePieceProcessor(model_proto=model)
+    vocab = {"</s>": 0, "<unk>": 1, ">>cmn_Hans<<": 2}
+    for i in range(pieces.get_piece_size()):
+        vocab.setdefault(pieces.id_to_piece(i), len(vocab))
+    vocab["<pad>"] = len(vocab)
+    (folder / "vocab.json").write_text(json.dumps(vocab))
+    tokenizer = MarianTokenizer(source_spm=str(folder / "source.spm"), target_spm=str(folder / "target.spm"),
+                                vocab=str(folder / "vocab.json"))
+    config = MarianConfig(vocab_size=len(vocab), d_model=16, encoder_layers=1, decoder_layers=1,
+                          encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                          decoder_ffn_dim=32, max_position_embeddings=64, pad_token_id=vocab["<pad>"],
+                          eos_token_id=0, decoder_start_token_id=vocab["<pad>"])
+    torch.manual_seed(0)
+    MarianMTModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def test_nllb_and_opus_mt_families_load_local_folders(tmp_path):
+    from bench.corpus.translators import load_translator
+
+    tokenizer = _tiny_nllb_folder(tmp_path / "nllb")
+    nllb = load_translator("nllb", "en", "ko", model=str(tmp_path / "nllb"), max_new_tokens=8)
+    assert nllb.tokenizer.src_lang == "eng_Latn"
+    assert nllb._generate_kwargs["forced_bos_token_id"] == tokenizer.convert_tokens_to_ids("kor_Hang")
+    out = nllb.translate(["a dog runs on the beach"])
+    assert len(out) == 1 and "kor_Hang" not in out[0]
+    assert nllb.revision.startswith("sha256:") and nllb.model_id == str(tmp_path / "nllb")
+    back = load_translator("nllb", "ko", "en", model=str(tmp_path / "nllb"), max_new_tokens=8)
+    assert back.tokenizer.src_lang == "kor_Hang"
+    assert back._generate_kwargs["forced_bos_token_id"] == tokenizer.convert_tokens_to_ids("eng_Latn")
+
+    _tiny_marian_folder(tmp_path / "marian")
+    marian = load_translator("opus-mt", "en", "zh", model=str(tmp_path / "marian"), max_new_tokens=8)
+    assert marian.settings["target_prefix"] == ">>cmn_Hans<<"
+    assert len(marian.translate(["a dog runs", "two cats sleep"])) == 2
