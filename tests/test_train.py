@@ -141,7 +141,29 @@ def test_cached_and_uncached_runs_give_the_same_losses(tmp_path, bench_home):
     b = [r["loss"] for r in _log(uncached) if "loss" in r]
     assert len(a) == 3 and a == pytest.approx(b, rel=1e-4)
     assert any(r["denoise"] > 0 for r in _log(cached) if "loss" in r)  # hybrid rows took the denoising loss
-    assert list((Path(bench_home) / "cache" / "latents").glob("*.safetensors"))
+    assert list((Path(bench_home) / "cache" / "latents").glob("*/shard-00000.safetensors"))
+
+
+def test_frozen_cache_shards_resume_and_rebuild_only_what_changed(bench_home):
+    from bench.train.data import FrozenCache
+
+    calls = []
+
+    def build(rows):
+        calls.append(rows)
+        return {"x": torch.tensor(rows, dtype=torch.float32).view(-1, 1) * 10, "y": torch.ones(len(rows), 2)}
+
+    ids = [f"r{i}" for i in range(7)]
+    cache = FrozenCache.load_or_build("latents", "unit", ids, build, shard_rows=3)
+    assert calls == [[0, 1, 2], [3, 4, 5], [6]]
+    assert cache.take([6, 0, 4])["x"].flatten().tolist() == [60.0, 0.0, 40.0]
+    calls.clear()
+    FrozenCache.load_or_build("latents", "unit", ids, build, shard_rows=3)
+    assert calls == []  # everything reused
+    changed = ids[:4] + ["other"] + ids[5:]
+    cache = FrozenCache.load_or_build("latents", "unit", changed, build, shard_rows=3)
+    assert calls == [[3, 4, 5]]  # only the shard whose ids changed
+    assert cache.take([5])["y"].shape == (1, 2)
 
 
 def test_a_corpus_without_the_language_is_a_clear_error(tmp_path, bench_home):

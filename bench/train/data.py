@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,24 +115,35 @@ def load_pairs(folder: Path, lang: str, hybrid: bool = True, normalise: Callable
     rows = read_rows(folder, lang)
     fetched = _fetched_index(folder)
     pairs = Pairs([], [], [], [], skipped={"no_image": 0, "not_fetched": 0, "native_only": 0, "empty_text": 0})
+    candidates = []
     for row in rows:
-        text_en = row["text_en"] if row["text_en"] else None
-        if text_en is None and not hybrid:
+        if not row["text_en"] and not hybrid:
             pairs.skipped["native_only"] += 1
-            continue
-        if not row["text"]:
+        elif not row["text"]:
             pairs.skipped["empty_text"] += 1
-            continue
-        source, why = _image_source(row["image"], folder, fetched.get(str(row["id"])))
-        if source is None:
-            pairs.skipped[why] += 1
-            continue
-        pairs.ids.append(str(row["id"]))
-        pairs.text.append(normalise(row["text"]) if normalise else row["text"])
-        pairs.text_en.append(text_en)
-        pairs.sources.append(source)
-        if limit and len(pairs) >= limit:
-            break
+        else:
+            candidates.append(row)
+    # Checking an image means decoding it; threads overlap that (PIL releases the GIL), order is kept.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(row):
+        return _image_source(row["image"], folder, fetched.get(str(row["id"])))
+
+    with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 1)) as pool:
+        for start in range(0, len(candidates), 4096):
+            chunk = candidates[start:start + 4096]
+            for row, (source, why) in zip(chunk, pool.map(check, chunk), strict=True):
+                if source is None:
+                    pairs.skipped[why] += 1
+                    continue
+                pairs.ids.append(str(row["id"]))
+                pairs.text.append(normalise(row["text"]) if normalise else row["text"])
+                pairs.text_en.append(row["text_en"] or None)
+                pairs.sources.append(source)
+                if limit and len(pairs) >= limit:
+                    break
+            if limit and len(pairs) >= limit:
+                break
     skipped = {k: v for k, v in pairs.skipped.items() if v}
     if skipped:
         log.info("corpus %s: using %d '%s' rows, skipped %s", folder.name, len(pairs), lang, skipped)
@@ -211,34 +222,60 @@ def split_ids(ids: list[str], parallel: list[bool], val_rows: int, seed: int) ->
 
 
 class FrozenCache:
-    """Student and teacher text embeddings and VAE latent moments, computed once per corpus and models."""
+    """Frozen per-row tensors (text embeddings, latent moments) in shards on disk, read row by row via mmap.
 
-    def __init__(self, tensors: dict[str, Any]) -> None:
-        self.tensors = tensors
+    cache_dir(kind)/<key>/shard-NNNNN.safetensors holds rows [N*shard_rows, (N+1)*shard_rows); each shard is
+    written whole and atomically, so a killed build resumes at the first missing shard, and memory stays at
+    one shard however large the corpus is.
+    """
 
-    def take(self, name: str, index) -> Any:
-        return self.tensors[name][index]
+    def __init__(self, folder: Path, rows: int, shard_rows: int) -> None:
+        from safetensors import safe_open
+
+        self.folder, self.rows, self.shard_rows = folder, rows, shard_rows
+        self.handles = [safe_open(str(f), framework="pt") for f in self._shards()]
+        self.names = list(self.handles[0].keys()) if self.handles else []  # noqa: SIM118
+
+    def _shards(self) -> list[Path]:
+        return [self.folder / f"shard-{n:05d}.safetensors" for n in range(-(-self.rows // self.shard_rows))]
+
+    def take(self, index: list[int]) -> dict[str, Any]:
+        """Rows `index` of every tensor, stacked in that order."""
+        import torch
+
+        out: dict[str, list] = {name: [] for name in self.names}
+        for i in index:
+            handle, offset = self.handles[i // self.shard_rows], i % self.shard_rows
+            for name in self.names:
+                out[name].append(handle.get_slice(name)[offset:offset + 1])
+        return {name: torch.cat(parts) for name, parts in out.items()}
 
     @staticmethod
     def key(kind: str, **parts: Any) -> str:
-        """The cache file's name: every input that decides the cached values, hashed."""
+        """The cache folder's name: every input that decides the cached values, hashed."""
         return f"{kind}-{stable_hash({'format': CACHE_FORMAT, 'kind': kind, **parts}, length=16)}"
 
-    @staticmethod
-    def load_or_build(kind: str, key: str, ids: list[str], build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Read cache_dir(kind)/<key>.safetensors if it holds exactly `ids`, else build and write it."""
+    @classmethod
+    def load_or_build(cls, kind: str, key: str, ids: list[str], build: Callable[[list[int]], dict[str, Any]],
+                      shard_rows: int = 1024) -> FrozenCache:
+        """Open cache_dir(kind)/<key>/, computing build(row indices) for each shard that is missing or stale."""
         from safetensors import safe_open
         from safetensors.torch import save_file
 
-        path = paths.cache_dir(kind) / f"{key}.safetensors"
-        ids_hash = stable_hash(ids, length=16)
-        if path.exists():
-            with safe_open(str(path), framework="pt") as fh:
-                if (fh.metadata() or {}).get("ids_hash") == ids_hash:
-                    log.info("using cached %s %s", kind, path.name)
-                    return {name: fh.get_tensor(name) for name in fh.keys()}  # noqa: SIM118
-        tensors = {k: v.contiguous().cpu() for k, v in build().items()}
-        meta = {"ids_hash": ids_hash, "ids": json.dumps(ids[:1000]), "rows": str(len(ids))}
-        paths.atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
-        log.info("cached %s for %d rows in %s", kind, len(ids), path)
-        return tensors
+        folder = paths.cache_dir(kind) / key
+        cache = cls.__new__(cls)
+        cache.folder, cache.rows, cache.shard_rows = folder, len(ids), shard_rows
+        built = 0
+        for n, path in enumerate(cache._shards()):
+            rows = list(range(n * shard_rows, min(len(ids), (n + 1) * shard_rows)))
+            ids_hash = stable_hash([ids[i] for i in rows], length=16)
+            if path.exists():
+                with safe_open(str(path), framework="pt") as fh:
+                    if (fh.metadata() or {}).get("ids_hash") == ids_hash:
+                        continue
+            tensors = {k: v.contiguous().cpu() for k, v in build(rows).items()}
+            meta = {"ids_hash": ids_hash, "first_id": ids[rows[0]], "rows": str(len(rows))}
+            paths.atomic_write(path, lambda tmp, t=tensors, m=meta: save_file(t, str(tmp), metadata=m))
+            built += len(rows)
+        log.info("%s cache %s: %d rows computed, %d reused", kind, key, built, len(ids) - built)
+        return cls(folder, len(ids), shard_rows)

@@ -278,7 +278,7 @@ class Trainer:
             out["teacher_pooled"] = pooled
         return {**out, **self._encode_rows_latents(idx)}
 
-    def _build_cache(self) -> dict[str, Any]:
+    def _build_cache(self) -> list[Any]:
         """Compute every row's frozen inputs once (batched), keyed by model ids and corpus hash."""
         import torch
 
@@ -287,29 +287,31 @@ class Trainer:
         common = {"corpus": self.corpus_info["content_hash"], "lang": self.cfg.lang,
                   "limit": self.cfg.limit_rows, "hybrid": self.cfg.hybrid}
         ids = self.pairs.ids
-        every = list(range(len(ids)))
 
         def batched(fn):
-            parts = [fn(every[i:i + 16]) for i in range(0, len(every), 16)]
-            return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+            def build(rows: list[int]) -> dict[str, Any]:
+                parts = [fn(rows[i:i + 16]) for i in range(0, len(rows), 16)]
+                return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+            return build
 
-        student = FrozenCache.load_or_build(
-            "text-embeddings", FrozenCache.key("student", model=self.spec.model_id, max_length=self.spec.max_length,
-                                               **common), ids,
-            lambda: batched(lambda ix: {"student": self.student.encode([self.pairs.text[i] for i in ix])[0]}))
+        def student_part(ix):
+            return {"student": self.student.encode([self.pairs.text[i] for i in ix])[0]}
 
         def teacher_part(ix):
             ctx, pooled = self.teacher.encode([self.pairs.text_en[i] or "" for i in ix])
             return {"teacher": ctx, **({"teacher_pooled": pooled} if pooled is not None else {})}
 
-        teacher = FrozenCache.load_or_build(
-            "text-embeddings", FrozenCache.key("teacher", model=self.base.model_id, dtype=str(self.weight_dtype),
-                                               **common), ids, lambda: batched(teacher_part))
-
-        latents = FrozenCache.load_or_build(
-            "latents", FrozenCache.key("latents", model=self.base.model_id, resolution=self.resolution, **common),
-            ids, lambda: batched(self._encode_rows_latents))
-        return {**student, **teacher, **latents}
+        return [
+            FrozenCache.load_or_build("text-embeddings", FrozenCache.key(
+                "student", model=self.spec.model_id, max_length=self.spec.max_length, **common), ids,
+                batched(student_part)),
+            FrozenCache.load_or_build("text-embeddings", FrozenCache.key(
+                "teacher", model=self.base.model_id, dtype=str(self.weight_dtype), **common), ids,
+                batched(teacher_part)),
+            FrozenCache.load_or_build("latents", FrozenCache.key(
+                "latents", model=self.base.model_id, resolution=self.resolution, **common), ids,
+                batched(self._encode_rows_latents)),
+        ]
 
     def _encode_rows_latents(self, idx: list[int]) -> dict[str, Any]:
         import torch
@@ -326,10 +328,7 @@ class Trainer:
         device = self.accelerator.device
         if self.cached is None:
             return self._encode_rows(idx)
-        import torch
-
-        index = torch.tensor(idx)
-        return {k: v[index].to(device) for k, v in self.cached.items()}
+        return {k: v.to(device) for cache in self.cached for k, v in cache.take(idx).items()}
 
     # ---------------------------------------------------------------- the loss
     def _time_ids(self, batch: int):
