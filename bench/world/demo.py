@@ -37,6 +37,7 @@ class WorldDemoConfig:
     seed: int = 0
     fid: bool = True  # FID/KID/CMMD against drawn reference images (world-clip features)
     systems: tuple[str, ...] = ("asis", "translate", "pea")  # per language; the English oracle always runs
+    metrics: tuple[str, ...] | None = None  # None: every metric that applies (world-accuracy, CLIP score, ...)
 
 
 def _timed(timings: dict, key: str, fn, *args, **kwargs):
@@ -90,7 +91,7 @@ def build_world_refstats() -> None:
 def _eval_config(cfg: WorldDemoConfig):
     from bench.evaluate import EvalConfig
 
-    return EvalConfig(judge=plugins.JUDGE, judge_en=plugins.JUDGE, extractor=plugins.JUDGE,
+    return EvalConfig(metrics=cfg.metrics, judge=plugins.JUDGE, judge_en=plugins.JUDGE, extractor=plugins.JUDGE,
                       refstats=REFSTATS if cfg.fid else None, copy_to_reports=True)
 
 
