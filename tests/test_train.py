@@ -204,9 +204,9 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
     calls = {"n": 0}
     real_loss = distill.Trainer.loss
 
-    def poisoned(self, idx, gen, dropout=True):
-        loss, parts = real_loss(self, idx, gen, dropout)
-        if dropout:  # training micro-batches only
+    def poisoned(self, idx, gen, training=True):
+        loss, parts = real_loss(self, idx, gen, training)
+        if training:  # training micro-batches only
             calls["n"] += 1
             if calls["n"] == 3:
                 return loss * float("nan"), parts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import logging
 import os
@@ -344,8 +343,11 @@ class Trainer:
         return self.unet(noisy.to(self.weight_dtype), t, context.to(self.weight_dtype),
                          added_cond_kwargs=added).sample
 
-    def loss(self, idx: list[int], gen, dropout: bool = True) -> tuple[Any, dict[str, float]]:
-        """Distillation loss on parallel rows + denoising loss on native rows, for one micro-batch."""
+    def loss(self, idx: list[int], gen, training: bool = True) -> tuple[Any, dict[str, float]]:
+        """Distillation loss on parallel rows + denoising loss on native rows, for one micro-batch.
+
+        training=False is the validation measure: no CFG dropout, noise-prediction MSE only.
+        """
         import torch
         import torch.nn.functional as F
 
@@ -360,8 +362,9 @@ class Trainer:
             noise = noise + cfg.noise_offset * torch.randn((b, latents.shape[1], 1, 1), generator=gen).to(device)
         t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (b,), generator=gen).to(device)
         noisy = self.noise_scheduler.add_noise(latents, noise, t)
-        drop = (torch.rand(b, generator=gen) < cfg.cfg_dropout).to(device) if dropout else torch.zeros(
+        drop = (torch.rand(b, generator=gen) < cfg.cfg_dropout).to(device) if training else torch.zeros(
             b, dtype=torch.bool, device=device)
+        kd_output, kd_features = (cfg.kd_output, cfg.kd_features) if training else (True, False)
 
         keep = (~drop).view(b, 1, 1)
         states = torch.where(keep, x["student"], self.empty_student.to(device))
@@ -373,7 +376,7 @@ class Trainer:
         parallel = torch.tensor([self.pairs.text_en[i] is not None for i in idx], device=device)
         parts = {"kd_output": 0.0, "kd_features": 0.0, "denoise": 0.0}
         total = torch.zeros((), device=device)
-        if parallel.any() and (cfg.kd_output or cfg.kd_features):
+        if parallel.any() and (kd_output or kd_features):
             p = parallel
             t_ctx = torch.where(keep, x["teacher"], self.empty_teacher[0].to(device))[p]
             t_pool = None
@@ -382,11 +385,11 @@ class Trainer:
             with torch.no_grad(), self.accelerator.autocast():
                 teacher_out, teacher_feats = self.tap.run(self._unet, noisy[p], t[p], t_ctx, t_pool)
             share = p.float().mean()
-            if cfg.kd_output:
+            if kd_output:
                 kd = F.mse_loss(student_out[p], teacher_out.float())
                 total = total + share * kd
                 parts["kd_output"] = kd.item()
-            if cfg.kd_features:
+            if kd_features:
                 feat = sum(F.mse_loss(s[p].float(), tt.float()) for s, tt in zip(student_feats, teacher_feats,
                                                                                    strict=True))
                 total = total + share * cfg.feature_weight * feat
@@ -414,12 +417,7 @@ class Trainer:
             for start in range(0, len(self.val_idx), self.cfg.batch_size):
                 idx = self.val_idx[start:start + self.cfg.batch_size]
                 gen = _step_generator(self.cfg.seed, -1, start, "val")
-                cfg = dataclasses.replace(self.cfg, kd_features=False, kd_output=True)
-                saved, self.cfg = self.cfg, cfg
-                try:
-                    loss, _ = self.loss(idx, gen, dropout=False)
-                finally:
-                    self.cfg = saved
+                loss, _ = self.loss(idx, gen, training=False)
                 errors.append(loss.item() * len(idx))
         self.adapter.train()
         return sum(errors) / len(self.val_idx)
