@@ -218,3 +218,22 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(corpora, tmp_path, monkeyp
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], out.err
     assert "Traceback" not in out.err
     assert not (corpora / "never").exists()
+
+
+def test_laion_multi_translated_to_english_layout(corpora, tmp_path):
+    meta = tmp_path / "laion2B-multi-joined-translated-to-en.parquet"
+    pl.DataFrame({
+        "URL": ["u1", "u2", "u3", "u4"],
+        "TEXT": ["해변을 달리는 개", "浜辺を走る犬", "공원에서 책을 읽는 여자", "해변을 달리는 개"],
+        "ENG TEXT": ["a dog running on the beach", "a dog running on the beach", "a woman reading in a park",
+                     "a dog running on the beach"],
+        "LANGUAGE": ["ko", "ja", "ko", "ko"],
+        "WIDTH": [512, 512, 128, 512], "HEIGHT": [512, 512, 512, 512],
+    }).write_parquet(meta)
+    result = build_corpus(CorpusConfig(lang="ko", sources=(f"laion:{meta}",), translator="none",
+                                       filters=FilterSettings(min_width=256, min_height=256)))
+    counts = {f["name"]: f["dropped"] for f in result.manifest["filters"]}
+    assert (counts["other_language"], counts["min_size"], counts["exact_duplicate"]) == (1, 1, 1)
+    frame = read_corpus(result.name)
+    assert frame.select("id", "text_en", "text", "image").rows() == [
+        (f"{meta.stem}-0", "a dog running on the beach", "해변을 달리는 개", "u1")]

@@ -226,7 +226,7 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
             if index == 0:  # checks that need data pass before anything is written
                 _check_native(chunk, config)
                 _check_or_record_config(name, config, translator)
-            kept, pre_counts = pre_filter(chunk, config.filters, dedup)
+            kept, pre_counts = pre_filter(chunk, config.filters, dedup, lang.code)
             if index % world != rank:
                 bar.advance(task, chunk.height)
                 continue

@@ -19,7 +19,7 @@ import polars as pl
 from bench import paths
 from bench.languages import Language
 
-PRE_FILTERS = ("min_size", "min_similarity", "min_aesthetic", "empty", "too_long",
+PRE_FILTERS = ("other_language", "min_size", "min_similarity", "min_aesthetic", "empty", "too_long",
                "exact_duplicate", "normalised_duplicate")
 POST_FILTERS = ("untranslated", "empty_output", "copied_source", "repeated_ngram", "length_ratio",
                 "language_id")
@@ -218,13 +218,16 @@ def key_column(frame: pl.DataFrame) -> pl.Series:
     return frame["text"].fill_null(frame["text_en"])
 
 
-def pre_filter(frame: pl.DataFrame, settings: FilterSettings, dedup: Dedup
+def pre_filter(frame: pl.DataFrame, settings: FilterSettings, dedup: Dedup, lang: str | None = None
                ) -> tuple[pl.DataFrame, dict[str, int]]:
     """Source-side filters; updates `dedup` with the rows that survive. Adds `_mt` (row needs translation)."""
     frame = frame.with_columns(squash(frame["text_en"].fill_null("")).alias("text_en"),
                                squash(frame["text"]).alias("text"),
                                frame["text"].is_null().alias("_mt"))
     drops = _Drops(frame, PRE_FILTERS)
+    if lang is not None and "source_lang" in frame.columns:
+        # Multilingual sources label each row's language; rows of other languages are not this corpus.
+        drops.drop("other_language", frame["source_lang"].is_not_null() & (frame["source_lang"] != lang))
     if settings.min_width is not None:
         drops.drop("min_size", frame["width"] < settings.min_width)
     if settings.min_height is not None:

@@ -31,12 +31,17 @@ SOURCE_SCHEMA = {
     "height": pl.Float64,
     "similarity": pl.Float64,
     "aesthetic": pl.Float64,
+    "source_lang": pl.String,  # language the source says a native caption is in (LAION multi), else null
 }
 
 # Column names tried, in order, when a file does not say which column holds what.
 CAPTION_COLUMNS = ("caption", "TEXT", "text", "caption_en", "text_en", "en", "sentence", "prompt")
 IMAGE_COLUMNS = ("url", "URL", "image_url", "image", "image_path", "file_name", "filepath", "path")
 ID_COLUMNS = ("id", "key", "SAMPLE_ID", "image_id", "uid")
+# LAION multilingual with English translations (laion2B-multi-joined-translated-to-en): native TEXT, English
+# ENG TEXT, and the language of each row in LANGUAGE.
+TRANSLATED_EN_COLUMNS = ("ENG TEXT", "ENG_TEXT", "TEXT_EN", "caption_en_translated")
+LANGUAGE_COLUMNS = ("LANGUAGE", "language", "lang")
 SCORE_COLUMNS = {
     "width": ("width", "WIDTH", "original_width"),
     "height": ("height", "HEIGHT", "original_height"),
@@ -137,6 +142,10 @@ def _table_plan(columns: list[str], location: str, lang: str, stem: str
     """Expressions mapping a table's columns onto the standard ones, whether ids need a row index, columns used."""
     caption = _pick(columns, CAPTION_COLUMNS)
     native = _pick(columns, (lang, f"text_{lang}", f"caption_{lang}"))
+    translated_en = _pick(columns, TRANSLATED_EN_COLUMNS)
+    language = _pick(columns, LANGUAGE_COLUMNS) if translated_en else None
+    if translated_en and native is None:
+        native, caption = _pick(columns, ("TEXT", "text", "caption")), translated_en
     if caption is None and native is None:
         raise BenchError(
             f"{location} has no caption column (looked for {', '.join(CAPTION_COLUMNS)}); "
@@ -154,13 +163,15 @@ def _table_plan(columns: list[str], location: str, lang: str, stem: str
             exprs.append(pl.col(found).alias(name))
     if "source" in columns:
         exprs.append(pl.col("source"))
+    if language:
+        exprs.append(pl.col(language).cast(pl.String).alias("source_lang"))
     ident = _pick(columns, ID_COLUMNS)
     if ident and ident != image:
         exprs.append(pl.col(ident).cast(pl.String).alias("id"))
     else:
         ident = None
         exprs.append((pl.lit(f"{stem}-") + pl.col("_row").cast(pl.String)).alias("id"))
-    used = [c for c in columns if c in {caption, native, image, ident, "source",
+    used = [c for c in columns if c in {caption, native, image, ident, "source", language,
                                         *(_pick(columns, v) for v in SCORE_COLUMNS.values())}]
     return exprs, ident is None, used
 
