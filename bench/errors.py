@@ -16,8 +16,15 @@ class NotAvailableOffline(BenchError):
 
 def closest(value: str, choices: Iterable[str]) -> str | None:
     """Return the closest choice to `value`, or None when nothing is close."""
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.5)
-    return close[0] if close else None
+
+    def score(choice: str) -> float:
+        ratio = difflib.SequenceMatcher(None, value.lower(), choice.lower()).ratio()
+        # Ties are common between short codes ('kr' is as near 'ru' as 'ko'); a shared first letter decides.
+        return ratio + (0.01 if choice[:1].lower() == value[:1].lower() else 0.0)
+
+    scored = [(score(choice), choice) for choice in choices]
+    best = max(scored, default=(0.0, None))
+    return best[1] if best[0] >= 0.5 else None
 
 
 def unknown_name(kind: str, value: str, choices: Iterable[str], hint: str = "") -> BenchError:

@@ -16,6 +16,9 @@ from bench.errors import BenchError
 # Where the repository's data lives (prompts/, corpora/, reports/); a checkout, not site-packages.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
@@ -93,6 +96,8 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> Path:
     tmp = Path(tmp_name)
     try:
         write(tmp)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ def test_registry_suggests_the_closest_name():
     reg: Registry[int] = Registry("language", hint="bench languages lists them")
     reg.register("ko", 1)
     reg.register("ja", 2)
+    reg.register("ru", 3)  # as close to 'kr' as 'ko' by edit ratio; the shared first letter decides
     with pytest.raises(BenchError) as err:
         reg.get("kr")
     assert str(err.value) == "unknown language 'kr'; did you mean 'ko'? (bench languages lists them)"
@@ -60,6 +61,9 @@ def test_atomic_write_leaves_no_partial_file(tmp_path):
         paths.atomic_write(target, broken)
     assert paths.read_json(target) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "", ".", "..", "x" * 201, "/etc", "a\x00b"])
