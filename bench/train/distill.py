@@ -230,7 +230,8 @@ class Trainer:
         if probe.shape[-1] != self._raw_adapter().in_dim:
             raise BenchError(f"encoder '{cfg.encoder}' gives {probe.shape[-1]}-d states but the adapter takes "
                              f"{self._raw_adapter().in_dim}-d inputs")
-        self.cached = self._build_cache() if cfg.cache else None
+        with self.accelerator.main_process_first():  # the others then read what it cached
+            self.cached = self._build_cache() if cfg.cache else None
 
     def _raw_adapter(self):
         return self.accelerator.unwrap_model(self.adapter)
@@ -495,9 +496,14 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
     def run(self) -> Path:
         """Train to cfg.steps (or stop_after), checkpointing every save_every steps; returns the run folder."""
+        import torch
+
 
         cfg = self.cfg
-        with paths.locked(self.run_dir / ".lock", what=f"training run {self.run_dir.name}"):
+        # One writer per run folder: the main process holds the lock, the others follow it.
+        lock = paths.locked(self.run_dir / ".lock", what=f"training run {self.run_dir.name}") \
+            if self.accelerator.is_main_process else contextlib.nullcontext()
+        with lock:
             start, losses = self._restore() if cfg.resume else (0, {})
             log_path = self.run_dir / "log.jsonl"
             history = _read_log(log_path, upto=start)
@@ -518,6 +524,9 @@ class Trainer:
                 for step in range(start + 1, end + 1):
                     tick = time.perf_counter()
                     total, lr, parts_sum = self.step(step, last_saved)
+                    if self.accelerator.num_processes > 1:  # log the global batch's loss, not one rank's
+                        total = self.accelerator.reduce(torch.tensor(total, device=self.accelerator.device),
+                                                        reduction="mean").item()
                     row = {"step": step, "loss": total, "lr": lr, **parts_sum,
                            "seconds": time.perf_counter() - tick}
                     losses["train"] = total
