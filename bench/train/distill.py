@@ -165,12 +165,9 @@ class Trainer:
         """Load data and frozen models, build the adapter, the optimizer and the schedule."""
         import torch
         from accelerate import Accelerator
-        from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
 
-        from bench.models import zoo
         from bench.models.adapter import PEAAdapter
-        from bench.models.encoders import default_hidden_dim, load_student_encoder
-        from bench.models.teachers import TeacherEncoder
+        from bench.models.encoders import default_hidden_dim
         from bench.train import data
 
         cfg = self.cfg
@@ -187,23 +184,11 @@ class Trainer:
         self.weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(
             self.accelerator.mixed_precision, torch.float32)
 
-        model_path = zoo.resolve(self.base.model_id)
-        try:
-            self.unet = UNet2DConditionModel.from_pretrained(model_path, subfolder="unet")
-            self.vae = AutoencoderKL.from_pretrained(model_path, subfolder="vae")
-            self.noise_scheduler = DDPMScheduler.from_pretrained(model_path, subfolder="scheduler")
-        except OSError as exc:
-            from bench.errors import NotAvailableOffline
-
-            raise NotAvailableOffline(f"cannot load base '{self.base.name}' ({self.base.model_id}): "
-                                      f"{str(exc).splitlines()[0][:160]}") from None
-        self.unet.requires_grad_(False).eval().to(device, dtype=self.weight_dtype)
-        # The SDXL VAE overflows in fp16; it runs once per image (cached), so float32 costs little.
-        self.vae.requires_grad_(False).eval().to(device, dtype=torch.float32)
+        # The main process fetches or builds the weights first; the others then read finished folders.
+        with self.accelerator.main_process_first():
+            self._load_frozen(device)
         if cfg.gradient_checkpointing:
             self.unet.enable_gradient_checkpointing()
-        self.student = load_student_encoder(cfg.encoder).to(device)
-        self.teacher = TeacherEncoder.from_base(self.base).to(device, dtype=self.weight_dtype)
 
         hidden = cfg.hidden_dim or default_hidden_dim(self.spec, self.base.family, self.base.tier)
         if self.base.is_sdxl:
@@ -232,6 +217,31 @@ class Trainer:
                              f"{self._raw_adapter().in_dim}-d inputs")
         with self.accelerator.main_process_first():  # the others then read what it cached
             self.cached = self._build_cache() if cfg.cache else None
+
+    def _load_frozen(self, device) -> None:
+        """The base's UNet, VAE, noise schedule and English encoders, and the student encoder, all frozen."""
+        import torch
+        from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+
+        from bench.models import zoo
+        from bench.models.encoders import load_student_encoder
+        from bench.models.teachers import TeacherEncoder
+
+        model_path = zoo.resolve(self.base.model_id)
+        try:
+            self.unet = UNet2DConditionModel.from_pretrained(model_path, subfolder="unet")
+            self.vae = AutoencoderKL.from_pretrained(model_path, subfolder="vae")
+            self.noise_scheduler = DDPMScheduler.from_pretrained(model_path, subfolder="scheduler")
+        except OSError as exc:
+            from bench.errors import NotAvailableOffline
+
+            raise NotAvailableOffline(f"cannot load base '{self.base.name}' ({self.base.model_id}): "
+                                      f"{str(exc).splitlines()[0][:160]}") from None
+        self.unet.requires_grad_(False).eval().to(device, dtype=self.weight_dtype)
+        # The SDXL VAE overflows in fp16; it runs once per image (cached), so float32 costs little.
+        self.vae.requires_grad_(False).eval().to(device, dtype=torch.float32)
+        self.student = load_student_encoder(self.cfg.encoder).to(device)
+        self.teacher = TeacherEncoder.from_base(self.base).to(device, dtype=self.weight_dtype)
 
     def _raw_adapter(self):
         return self.accelerator.unwrap_model(self.adapter)
