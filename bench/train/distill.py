@@ -578,7 +578,8 @@ class Trainer:
                 parts_sum[k] = parts_sum.get(k, 0.0) + v / cfg.grad_accum
         if cfg.max_grad_norm:
             norm = self.accelerator.clip_grad_norm_(self.adapter.parameters(), cfg.max_grad_norm)
-            if not torch.isfinite(torch.as_tensor(norm)):
+            # Under fp16 the grad scaler skips steps with overflowing gradients by design; elsewhere it is fatal.
+            if self.accelerator.scaler is None and not torch.isfinite(torch.as_tensor(norm)):
                 self._diverged(step, last_saved, float(norm))
         lr = self.lr_schedule.get_last_lr()[0]
         self.optimizer.step()
