@@ -229,3 +229,40 @@ def test_gradient_checkpointing_keeps_the_same_updates(tmp_path, bench_home):
     checkpointed = train(_cfg(corpus, name="ckpt", steps=2, cfg_dropout=0.0, gradient_checkpointing=True))
     a, b = _weights(plain), _weights(checkpointed)
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_text_distillation_variant_fits_the_teacher_embeddings(tmp_path, bench_home):
+    from bench.models.encoders import (
+        STUDENT_ENCODERS,
+        StudentEncoder,
+        StudentSpec,
+        load_student_encoder,
+        register_student,
+    )
+    from bench.train.distill import train
+
+    class Embed(torch.nn.Module):
+        """A frozen random embedding table: enough of a 77-token student for the text-KD ablation."""
+
+        def __init__(self, vocab: int):
+            super().__init__()
+            torch.manual_seed(0)
+            self.table = torch.nn.Embedding(vocab, 48)
+
+        def forward(self, input_ids, attention_mask):
+            return type("Out", (), {"last_hidden_state": self.table(input_ids)})()
+
+    def load(spec):
+        tokenizer = load_student_encoder("tiny").tokenizer
+        return StudentEncoder(spec, tokenizer, Embed(len(tokenizer)))
+
+    if "toy77" not in STUDENT_ENCODERS:
+        register_student(StudentSpec("toy77", "local:toy77", "toy", 48, hidden_dim=64, max_length=77, tier="tiny",
+                                     loader=load))
+    corpus = make_corpus(tmp_path / "corpus", rows=8)
+    folder = train(_cfg(corpus, name="text-kd", encoder="toy77", steps=8, lr=1e-2, kd_output=False,
+                        kd_features=False, kd_text_weight=1.0, cfg_dropout=0.0, batch_size=4))
+    rows = [r for r in _log(folder) if "loss" in r]
+    assert rows[-1]["kd_text"] < 0.5 * rows[0]["kd_text"] and all(r["kd_output"] == 0.0 for r in rows)
+    with pytest.raises(BenchError, match="as many student tokens as teacher tokens"):
+        train(_cfg(corpus, name="text-kd-16", kd_text_weight=1.0))

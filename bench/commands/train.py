@@ -26,7 +26,8 @@ def train(
     weight_decay: float = typer.Option(0.1),
     warmup_steps: int = typer.Option(100),
     hidden_dim: int = typer.Option(None, help="Adapter hidden width (default: the paper's)."),
-    kd: str = typer.Option("both", help="Distillation targets: both, output (noise only), features."),
+    kd: str = typer.Option("both", help="Distillation: both (output + features), output, features, text "
+                                        "(adapter vs teacher embeddings only), all."),
     feature_weight: float = typer.Option(0.1),
     hybrid: bool = typer.Option(True, help="Denoising loss for native-only rows (else skip them)."),
     cfg_dropout: float = typer.Option(0.1),
@@ -49,15 +50,17 @@ def train(
     from bench.train.distill import TrainConfig
     from bench.train.distill import train as run
 
-    kd_modes = {"both": (True, True), "output": (True, False), "features": (False, True)}
+    kd_modes = {"both": (True, True, 0.0), "output": (True, False, 0.0), "features": (False, True, 0.0),
+                "text": (False, False, 1.0), "all": (True, True, 1.0)}
     if kd not in kd_modes:
         raise BenchError(f"--kd must be one of {', '.join(kd_modes)}, got {kd!r}")
-    kd_output, kd_features = kd_modes[kd]
+    kd_output, kd_features, kd_text_weight = kd_modes[kd]
     cfg = TrainConfig(
         lang=get_language(lang).code, base=base, encoder=encoder or get_language(lang).student_encoder,
         corpus=corpus, name=name, steps=steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr,
         weight_decay=weight_decay, warmup_steps=warmup_steps, hidden_dim=hidden_dim, kd_output=kd_output,
-        kd_features=kd_features, feature_weight=feature_weight, hybrid=hybrid, cfg_dropout=cfg_dropout,
+        kd_features=kd_features, kd_text_weight=kd_text_weight,
+        feature_weight=feature_weight, hybrid=hybrid, cfg_dropout=cfg_dropout,
         noise_offset=noise_offset, resolution=resolution, seed=seed, mixed_precision=mixed_precision,
         gradient_checkpointing=gradient_checkpointing, cache=cache, val_rows=val_rows, val_every=val_every,
         save_every=save_every, init_adapter=init_adapter, stop_after=stop_after, resume=resume,

@@ -44,6 +44,7 @@ class TrainConfig:
     kd_output: bool = True  # MSE between student and teacher noise predictions
     kd_features: bool = True  # + feature_weight x sum of MSEs at every down, mid and up block output
     feature_weight: float = 0.1
+    kd_text_weight: float = 0.0  # > 0 adds MSE(adapter output, teacher text embeddings): the ablation's text KD
     hybrid: bool = True  # native-only rows get the ordinary denoising loss (else they are skipped)
     cfg_dropout: float = 0.1  # one mask: teacher gets "" in English, student "" in the native language
     noise_offset: float = 0.5  # the public code's value
@@ -68,8 +69,8 @@ class TrainConfig:
                 raise BenchError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         if not 0.0 <= self.cfg_dropout < 1.0:
             raise BenchError(f"cfg dropout must be in [0, 1), got {self.cfg_dropout}")
-        if not (self.kd_output or self.kd_features or self.hybrid):
-            raise BenchError("nothing to train: kd_output, kd_features and hybrid are all off")
+        if not (self.kd_output or self.kd_features or self.kd_text_weight > 0 or self.hybrid):
+            raise BenchError("nothing to train: output, feature and text distillation and hybrid are all off")
         if self.lr <= 0:
             raise BenchError(f"learning rate must be positive, got {self.lr}")
         if self.mixed_precision not in ("no", "fp16", "bf16"):
@@ -212,6 +213,10 @@ class Trainer:
         self.empty_student = self.student.encode([""])[0]
         self.empty_teacher = self.teacher.encode([""])
         probe, _ = self.student.encode([self.pairs.text[0]])
+        if cfg.kd_text_weight > 0 and probe.shape[1] != self.empty_teacher[0].shape[1]:
+            raise BenchError(f"text distillation needs as many student tokens as teacher tokens "
+                             f"({probe.shape[1]} vs {self.empty_teacher[0].shape[1]}); use an encoder with "
+                             f"max_length {self.empty_teacher[0].shape[1]}")
         if probe.shape[-1] != self._raw_adapter().in_dim:
             raise BenchError(f"encoder '{cfg.encoder}' gives {probe.shape[-1]}-d states but the adapter takes "
                              f"{self._raw_adapter().in_dim}-d inputs")
@@ -385,17 +390,25 @@ class Trainer:
         student_out = student_out.float()
 
         parallel = torch.tensor([self.pairs.text_en[i] is not None for i in idx], device=device)
-        parts = {"kd_output": 0.0, "kd_features": 0.0, "denoise": 0.0}
+        parts = {"kd_output": 0.0, "kd_features": 0.0, "kd_text": 0.0, "denoise": 0.0}
         total = torch.zeros((), device=device)
-        if parallel.any() and (kd_output or kd_features):
+        kd_text = cfg.kd_text_weight > 0 and training
+        if parallel.any() and (kd_output or kd_features or kd_text):
             p = parallel
+            share = p.float().mean()
             t_ctx = torch.where(keep, x["teacher"], self.empty_teacher[0].to(device))[p]
             t_pool = None
             if self.base.is_sdxl:
                 t_pool = torch.where(keep.view(b, 1), x["teacher_pooled"], self.empty_teacher[1].to(device))[p]
+            if kd_text:  # the ablation's text-encoder KD: the adapter's output against the teacher's embeddings
+                text = F.mse_loss(context[p].float(), t_ctx.float())
+                if t_pool is not None:
+                    text = text + F.mse_loss(pooled[p].float(), t_pool.float())
+                total = total + share * cfg.kd_text_weight * text
+                parts["kd_text"] = text.item()
+        if parallel.any() and (kd_output or kd_features):
             with torch.no_grad(), self.accelerator.autocast():
                 teacher_out, teacher_feats = self.tap.run(self._unet, noisy[p], t[p], t_ctx, t_pool)
-            share = p.float().mean()
             if kd_output:
                 kd = F.mse_loss(student_out[p], teacher_out.float())
                 total = total + share * kd
