@@ -192,12 +192,11 @@ class Trainer:
             self.unet.enable_gradient_checkpointing()
 
         hidden = cfg.hidden_dim or default_hidden_dim(self.spec, self.base.family, self.base.tier)
-        if self.base.is_sdxl:
-            adapter = PEAAdapter(self.spec.width, hidden, self.base.pooled_dim, self.base.context_dim)
-        else:
-            adapter = PEAAdapter(self.spec.width, hidden, self.base.context_dim)
-        torch.manual_seed(cfg.seed)
-        adapter = PEAAdapter(**adapter.config)  # initialised under the run's seed
+        # SDXL: the MLP ends at the pooled width and a projection makes the context; SD1.5: it ends at the context.
+        shape = (dict(out_dim=self.base.pooled_dim, context_dim=self.base.context_dim) if self.base.is_sdxl
+                 else dict(out_dim=self.base.context_dim))
+        torch.manual_seed(cfg.seed)  # the initial weights follow from the run's seed
+        adapter = PEAAdapter(self.spec.width, hidden, **shape)
         if cfg.init_adapter:
             adapter = self._init_from(adapter, Path(cfg.init_adapter))
         self.adapter = adapter.to(device)
@@ -318,13 +317,13 @@ class Trainer:
 
         return [
             FrozenCache.load_or_build("text-embeddings", FrozenCache.key(
-                "student", model=self.spec.model_id, max_length=self.spec.max_length, **common), ids,
+                "student", model=_model_key(self.spec.model_id), max_length=self.spec.max_length, **common), ids,
                 batched(student_part)),
             FrozenCache.load_or_build("text-embeddings", FrozenCache.key(
-                "teacher", model=self.base.model_id, dtype=str(self.weight_dtype), **common), ids,
+                "teacher", model=_model_key(self.base.model_id), dtype=str(self.weight_dtype), **common), ids,
                 batched(teacher_part)),
             FrozenCache.load_or_build("latents", FrozenCache.key(
-                "latents", model=self.base.model_id, resolution=self.resolution, **common), ids,
+                "latents", model=_model_key(self.base.model_id), resolution=self.resolution, **common), ids,
                 batched(self._encode_rows_latents)),
         ]
 
@@ -606,6 +605,21 @@ class Trainer:
         log.error("loss became %s at step %d; stopping", value, step)
         raise Diverged(f"training diverged: loss became {value} at step {step}; stopped ({where}); "
                        f"lower --lr or check the corpus")
+
+
+def _model_key(model_id: str) -> str:
+    """What names a model's exact weights for cache keys: zoo folder (with version), local path, hub snapshot."""
+    from bench.models import weights, zoo
+
+    if zoo.is_zoo(model_id):
+        return Path(zoo.resolve(model_id)).name
+    if Path(model_id).exists():
+        return str(Path(model_id).resolve())
+    try:
+        snapshot = weights.hub_snapshot(model_id, probe="config.json") or weights.hub_snapshot(model_id)
+    except ValueError:  # not a hub id at all (a custom loader's own label)
+        snapshot = None
+    return f"{model_id}@{snapshot.name}" if snapshot is not None else model_id
 
 
 def _read_log(path: Path, upto: int) -> list[dict]:
