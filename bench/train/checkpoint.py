@@ -101,6 +101,27 @@ def read_state(folder: Path) -> dict:
     return torch.load(Path(folder) / STATE, map_location="cpu", weights_only=True)
 
 
+def provenance() -> dict:
+    """Package versions, git commit and time, so a checkpoint says what code made it."""
+    import datetime
+    import importlib.metadata
+    import subprocess
+
+    versions = {}
+    for package in ("pea-bench", "torch", "diffusers", "transformers", "accelerate", "safetensors"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO_ROOT, capture_output=True, text=True,
+                                timeout=5, check=False).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"versions": versions, "git_commit": commit,
+            "written": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+
+
 def model_card(config: dict) -> str:
     """A short model card: what the adapter is for, what made it, how well it fit."""
     training = config.get("training", {})

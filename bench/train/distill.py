@@ -462,6 +462,7 @@ class Trainer:
     # ---------------------------------------------------------------- checkpoints
     def _config_json(self, step: int, losses: dict) -> dict:
         from bench.models.adapter import parameter_count
+        from bench.train.checkpoint import provenance
 
         adapter = self._raw_adapter()
         return {
@@ -475,7 +476,7 @@ class Trainer:
             "training": {**to_jsonable(self.cfg), "run_hash": self.cfg.run_hash, "resolution": self.resolution,
                          "device": str(self.accelerator.device), "weight_dtype": str(self.weight_dtype),
                          "processes": self.accelerator.num_processes},
-            "losses": losses, "choices": CHOICES,
+            "losses": losses, "choices": CHOICES, "provenance": provenance(),
         }
 
     def _save(self, step: int, losses: dict) -> Path:
