@@ -19,7 +19,7 @@ from bench import paths
 from bench.generate import GenerateConfig, generate, image_seed, run_dir_for
 from bench.generate.sharding import shard
 
-FAST = dict(samples=2, steps=2, size=32, limit=2, batch_size=4)
+FAST = dict(samples=2, steps=2, size=16, limit=2, batch_size=4)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -85,7 +85,7 @@ def test_run_folder_matches_plain_pipeline(bench_home, prompts_dir):
     assert run != run_dir_for(cfg(steps=3)) and run != run_dir_for(cfg(seed=1))
     assert run.name.startswith("asis-tiny-sd15-mini-zh-")
     spec = json.loads((run / "spec.json").read_text())
-    assert spec["tier"] == "tiny" and spec["size"] == 32 and spec["dtype"] == "float32"
+    assert spec["tier"] == "tiny" and spec["size"] == 16 and spec["dtype"] == "float32"
     assert spec["prompts"]["name"] == "mini" and spec["prompts"]["count"] == 2
     assert spec["model"]["base"]["sha256"] and spec["resolved"]["scheduler"]["class"] == "DPMSolverMultistepScheduler"
     rows = [json.loads(line) for line in (run / "metadata.jsonl").read_text().splitlines()]
@@ -101,7 +101,7 @@ def test_run_folder_matches_plain_pipeline(bench_home, prompts_dir):
 
     set_scheduler(system.pipe, "dpmpp")
     r = rows[3]
-    ref = system.pipe(prompt=[r["model_input"]], num_inference_steps=2, guidance_scale=7.5, height=32, width=32,
+    ref = system.pipe(prompt=[r["model_input"]], num_inference_steps=2, guidance_scale=7.5, height=16, width=16,
                       generator=generators([r["seed"]]), output_type="np").images[0]
     ref = (ref * 255).round().astype(np.int16)
     from PIL import Image
@@ -143,7 +143,7 @@ _SCRIPT = """
 import sys
 from bench.generate import GenerateConfig, generate
 for limit, samples in ((3, 1), (1, 1)):  # 3 items over 2 processes, then fewer items than processes
-    generate(GenerateConfig(model="asis-tiny-sd15", prompts="mini", lang="zh", samples=samples, steps=2, size=32,
+    generate(GenerateConfig(model="asis-tiny-sd15", prompts="mini", lang="zh", samples=samples, steps=2, size=16,
                             limit=limit, batch_size=int(sys.argv[1])), progress=False)
 """
 
@@ -161,13 +161,23 @@ def _env(**extra) -> dict:
     return env
 
 
+def _run_group(argv: list[str], timeout: float = 180) -> None:
+    """Run a launcher and its workers in their own session; on timeout kill them all (no orphans left)."""
+    proc = subprocess.Popen(argv, env=_env(), cwd=REPO, start_new_session=True)
+    try:
+        assert proc.wait(timeout=timeout) == 0
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+
+
 def test_two_gloo_processes_equal_one(tmp_path, zoo_home, monkeypatch, prompts_dir):
     script = tmp_path / "gen.py"
     script.write_text(_SCRIPT)
     two = fresh_home(tmp_path, zoo_home, monkeypatch, "two")
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
-                    "127.0.0.1", "--master_port", str(_free_port()), str(script), "2"],
-                   check=True, env=_env(), cwd=REPO, timeout=120)
+    _run_group([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
+                "127.0.0.1", "--master_port", str(_free_port()), str(script), "2"])
     fresh_home(tmp_path, zoo_home, monkeypatch, "one")
     for limit in (3, 1):
         one_run = generate(cfg(limit=limit, samples=1, batch_size=2), progress=False)
@@ -179,10 +189,10 @@ def test_two_gloo_processes_equal_one(tmp_path, zoo_home, monkeypatch, prompts_d
 
 def test_killed_run_resumes_to_the_same_images(tmp_path, zoo_home, monkeypatch, prompts_dir):
     script = tmp_path / "gen.py"
-    script.write_text(_SCRIPT.replace("((3, 1), (1, 1))", "((2, 2),)"))
+    script.write_text(_SCRIPT.replace("((3, 1), (1, 1))", "((3, 2),)"))
     killed = fresh_home(tmp_path, zoo_home, monkeypatch, "killed")
     proc = subprocess.Popen([sys.executable, str(script), "1"], env=_env(), cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
     items = None
     while time.time() < deadline and proc.poll() is None:
@@ -196,13 +206,13 @@ def test_killed_run_resumes_to_the_same_images(tmp_path, zoo_home, monkeypatch, 
     assert items, "the run never finished an image"
     run = items[0].parent.parent
     kept = {p.name: p.stat().st_mtime_ns for p in (run / "images").glob("*.png")}
-    assert 0 < len(kept) < 4 and not (run / "metadata.jsonl").exists()
-    resumed = generate(cfg(limit=2, samples=2, batch_size=4), progress=False)
+    assert 0 < len(kept) < 6 and not (run / "metadata.jsonl").exists()
+    resumed = generate(cfg(limit=3, samples=2, batch_size=4), progress=False)
     assert resumed == run
     finished = [n for n in kept if (run / ".items" / n.replace(".png", ".json")).exists()]
     assert finished and all((run / "images" / n).stat().st_mtime_ns == kept[n] for n in finished)
     fresh_home(tmp_path, zoo_home, monkeypatch, "straight")
-    same_runs(resumed, generate(cfg(limit=2, samples=2, batch_size=2), progress=False))
+    same_runs(resumed, generate(cfg(limit=3, samples=2, batch_size=2), progress=False))
 
 
 @pytest.mark.parametrize("args, message", [

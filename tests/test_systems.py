@@ -14,7 +14,7 @@ from bench.models.pipelines import SYSTEMS, load_pipeline, load_system
 # The toy world's systems (base "world") are tested with the world (tests/test_world*.py).
 TINY = [name for name, spec in SYSTEMS.items() if spec.tier == "tiny" and spec.base != "world"]
 LANGS = ("zh", "ko", "ja", "ru", "it", "en")
-CALL = dict(num_inference_steps=2, height=32, width=32, output_type="np")
+CALL = dict(num_inference_steps=2, height=16, width=16, output_type="np")
 
 
 @pytest.fixture
@@ -46,13 +46,13 @@ def test_every_tiny_system_builds_and_generates(name, bench_home, prompts_dir):
     lang = spec.languages[0] if spec.languages else "zh"
     if spec.kind == "pea":
         write_untrained_checkpoint(spec.checkpoint, lang=lang, base=spec.base)
-    run = generate(GenerateConfig(model=name, prompts="mini", lang=lang, samples=1, steps=2, size=32, limit=1),
+    run = generate(GenerateConfig(model=name, prompts="mini", lang=lang, samples=1, steps=2, size=16, limit=1),
                    progress=False)
     row = json.loads((run / "metadata.jsonl").read_text(encoding="utf-8"))
     from PIL import Image
 
     image = np.asarray(Image.open(run / row["file"]))
-    assert image.shape == (32, 32, 3) and image.std() > 0
+    assert image.shape == (16, 16, 3) and image.std() > 0
     expected = row["text_en"] if spec.prompt_field == "text_en" else row["text"]
     if spec.kind == "translate":
         assert row["model_input"] != row["text"]  # the tiny translator's (meaningless) English
@@ -142,6 +142,6 @@ def test_controlnet_keeps_native_prompts(name, bench_home):
     controlled = with_controlnet(pipe, ControlNetModel.from_unet(pipe.unet, conditioning_embedding_out_channels=(16, 32)))
     assert "ControlNet" in type(controlled).__name__
     assert type(controlled).__name__.startswith("Native") == name.startswith("tiny-pea")
-    image = torch.zeros(1, 3, 32, 32)
+    image = torch.zeros(1, 3, 16, 16)
     out = controlled(prompt="一只猫", image=image, generator=seeded(), **CALL).images
     np.testing.assert_allclose(out, plain, atol=1e-5)

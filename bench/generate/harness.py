@@ -97,26 +97,24 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> Path:
     merges metadata. One process holds the run's lock, so an unrelated second launch fails at once.
     """
     procs = Processes.from_env()
-    try:
-        # Rank 0 plans first: planning hashes weights and so builds missing zoo models, which one process
-        # must do alone; the others then find them built.
-        p = plan(cfg) if procs.is_main else None
-        procs.barrier()
-        p = p or plan(cfg)
-        with contextlib.ExitStack() as stack:
-            problem = None
-            if procs.is_main:
-                try:
-                    stack.enter_context(paths.locked(paths.run_lock(p.run), what=f"run {p.run.name}"))
-                except paths.LockHeld as exc:
-                    problem = str(exc)
-            problem = procs.broadcast(problem)
-            if problem:
-                raise paths.LockHeld(problem)
-            _generate_locked(p, procs, progress)
-        return p.run
-    finally:
-        procs.close()
+    # Rank 0 plans first: planning hashes weights and so builds missing zoo models, which one process
+    # must do alone; the others then find them built.
+    p = plan(cfg) if procs.is_main else None
+    procs.barrier()
+    p = p or plan(cfg)
+    with contextlib.ExitStack() as stack:
+        problem = None
+        if procs.is_main:
+            try:
+                stack.enter_context(paths.locked(paths.run_lock(p.run), what=f"run {p.run.name}"))
+            except paths.LockHeld as exc:
+                problem = str(exc)
+        problem = procs.broadcast(problem)
+        if problem:
+            raise paths.LockHeld(problem)
+        _generate_locked(p, procs, progress)
+    procs.barrier()  # metadata.jsonl is complete on every rank's return
+    return p.run
 
 
 def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:

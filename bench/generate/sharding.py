@@ -8,6 +8,7 @@ accelerate's split_between_processes padding (which duplicates the last item) is
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 from collections.abc import Sequence
@@ -25,7 +26,6 @@ class Processes:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
-    owns_group: bool = False  # True when we created the process group (and so must destroy it)
 
     @property
     def is_main(self) -> bool:
@@ -33,7 +33,11 @@ class Processes:
 
     @classmethod
     def from_env(cls) -> Processes:
-        """Read RANK/WORLD_SIZE/LOCAL_RANK (set by torchrun and accelerate) and join the process group."""
+        """Read RANK/WORLD_SIZE/LOCAL_RANK (set by torchrun and accelerate) and join the process group.
+
+        A group we create stays up for the life of the process (destroyed at exit): tearing it down and
+        building it again between two runs races when one rank gets there first.
+        """
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world <= 1:
             return cls()
@@ -42,14 +46,13 @@ class Processes:
 
         rank = int(os.environ.get("RANK", "0"))
         local = int(os.environ.get("LOCAL_RANK", str(rank)))
-        owns = False
         if not dist.is_initialized():
             backend = "nccl" if torch.cuda.is_available() else "gloo"
             if backend == "nccl":
                 torch.cuda.set_device(local)
             dist.init_process_group(backend=backend)
-            owns = True
-        return cls(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=local, owns_group=owns)
+            atexit.register(_destroy_group)
+        return cls(rank=dist.get_rank(), world=dist.get_world_size(), local_rank=local)
 
     def barrier(self) -> None:
         """Wait for every process (no-op alone)."""
@@ -78,13 +81,12 @@ class Processes:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
-    def close(self) -> None:
-        """Leave the process group if we created it."""
-        if self.owns_group:
-            import torch.distributed as dist
+def _destroy_group() -> None:
+    """Leave the process group at exit, if it is still up."""
+    import torch.distributed as dist
 
-            dist.destroy_process_group()
-            self.owns_group = False
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def shard(keys: Sequence[T], rank: int, world: int) -> list[T]:
