@@ -145,3 +145,18 @@ def test_controlnet_keeps_native_prompts(name, bench_home):
     image = torch.zeros(1, 3, 16, 16)
     out = controlled(prompt="一只猫", image=image, generator=seeded(), **CALL).images
     np.testing.assert_allclose(out, plain, atol=1e-5)
+
+
+def test_any_training_checkpoint_is_a_system(bench_home, prompts_dir):
+    write_untrained_checkpoint("my-run", lang="ko", base="tiny-sd15")
+    run = generate(GenerateConfig(model="pea:my-run", prompts="mini", lang="ko", samples=1, steps=1, size=16, limit=1),
+                   progress=False)
+    assert run.name.startswith("pea-my-run-mini-ko-")
+    spec = json.loads((run / "spec.json").read_text())
+    assert spec["model"]["adapter"]["checkpoint"] == "my-run" and spec["model"]["adapter"]["config"]["lang"] == "ko"
+    from bench.errors import BenchError
+
+    with pytest.raises(BenchError, match="does not take 'zh' prompts"):
+        generate(GenerateConfig(model="pea:my-run", prompts="mini", lang="zh"), progress=False)
+    with pytest.raises(BenchError, match="no checkpoint 'nope'"):
+        generate(GenerateConfig(model="pea:nope", prompts="mini", lang="zh"), progress=False)

@@ -178,9 +178,28 @@ register_system(SystemSpec(
     pipeline="StableDiffusionPipeline", resolution=64, description="tiny offline Taiyi-like pipeline (BERT-like encoder)"))
 
 
+CHECKPOINT_PREFIX = "pea:"  # `--model pea:<checkpoint>`: any `bench train` checkpoint, base and language from it
+
+
 def get_system(name: str) -> SystemSpec:
-    """Look a system up by name, with did-you-mean."""
+    """Look a system up by name, with did-you-mean; 'pea:<checkpoint>' builds one from a training checkpoint."""
+    if name.startswith(CHECKPOINT_PREFIX):
+        return checkpoint_system(name[len(CHECKPOINT_PREFIX):])
     return SYSTEMS.get(name)
+
+
+def checkpoint_system(checkpoint: str) -> SystemSpec:
+    """A pea system for checkpoints/<checkpoint>/ (its config.json names base and language)."""
+    folder = paths.child(paths.checkpoints_dir(), checkpoint, what="checkpoint name")
+    if not (folder / "config.json").is_file():
+        raise BenchError(f"no checkpoint '{checkpoint}' in {paths.checkpoints_dir()} (bench train writes them)")
+    config = paths.read_json(folder / "config.json")
+    if not config.get("lang") or not config.get("base"):
+        raise BenchError(f"{folder / 'config.json'} does not name its base and lang")
+    base = get_base(config["base"])
+    return SystemSpec(f"{CHECKPOINT_PREFIX}{checkpoint}", "pea", base.tier, base=base.name,
+                      languages=(config["lang"],), checkpoint=checkpoint,
+                      description=f"{base.name} + PEA checkpoint {checkpoint}")
 
 
 def check_language(spec: SystemSpec, lang: str) -> None:
