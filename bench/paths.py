@@ -145,21 +145,27 @@ def locked(path: Path, what: str = "this folder") -> Iterator[None]:
     """Hold an exclusive lock file for the duration; a lock left by a dead process is taken over."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for _attempt in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            break
-        except FileExistsError:
-            if _lock_owner_alive(path):
-                raise LockHeld(
-                    f"{what} is locked by another process ({path}); wait for it or delete the lock if it died"
-                ) from None
-            path.unlink(missing_ok=True)
-    else:  # pragma: no cover - lost a race twice
-        raise LockHeld(f"could not take the lock {path}")
+    # The pid is written before the lock appears (hard link of a finished file), so a reader never
+    # sees an empty lock and mistakes a live owner for a dead one.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pid", dir=path.parent)
     try:
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
+        for _attempt in range(3):
+            try:
+                os.link(tmp_name, path)
+                break
+            except FileExistsError:
+                if _lock_owner_alive(path):
+                    raise LockHeld(
+                        f"{what} is locked by another process ({path}); wait for it or delete the lock if it died"
+                    ) from None
+                path.unlink(missing_ok=True)
+        else:  # pragma: no cover - lost a race three times
+            raise LockHeld(f"could not take the lock {path}")
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    try:
         yield
     finally:
         path.unlink(missing_ok=True)
