@@ -118,41 +118,47 @@ def generate(cfg: GenerateConfig, progress: bool = True) -> Path:
 
 
 def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
-    """Load the system, generate this process's share of the missing images, merge metadata on rank 0."""
+    """Generate this process's share of the missing images, then merge metadata on rank 0.
+
+    The model is loaded only by processes with work (or rank 0 when spec.json is missing), so rerunning a
+    finished run, as `bench evaluate` does, costs a directory scan.
+    """
     from bench.models.pipelines import load_system
 
     started = time.perf_counter()
-    system = load_system(p.cfg.model, lang=p.cfg.lang, device=p.device, dtype=p.dtype)
-    scheduler = set_scheduler(system.pipe, p.cfg.scheduler)
-    if p.cfg.compile:
-        import torch
-
-        system.pipe.unet = torch.compile(system.pipe.unet)
-    if procs.is_main:
-        runfolder.write_spec(p.run, {**p.spec, "resolved": {"scheduler": scheduler}})
-    load_seconds = time.perf_counter() - started
     order = {key: i for i, key in enumerate(p.keys)}
     pending = [k for k in p.keys if not runfolder.is_done(p.run, *k)]
     procs.barrier()  # every process has listed what is missing before anyone writes
     mine = [p.keys[i] for i in shard([order[k] for k in pending], procs.rank, procs.world)]
-    log.info("run %s: %d images, %d missing, %d for rank %d of %d", p.run.name, len(p.keys), len(pending),
-             len(mine), procs.rank, procs.world)
-    gen_started = time.perf_counter()
-    made, pipe_seconds = _generate_items(p, system, mine, progress and procs.is_main, procs)
-    gen_seconds = time.perf_counter() - gen_started
+    write_spec = procs.is_main and (pending or not (p.run / paths.RUN_SPEC).exists())
+    made, gen_seconds, pipe_seconds, load_seconds = 0, 0.0, 0.0, 0.0
+    if mine or write_spec:
+        system = load_system(p.cfg.model, lang=p.cfg.lang, device=p.device, dtype=p.dtype)
+        scheduler = set_scheduler(system.pipe, p.cfg.scheduler)
+        if p.cfg.compile:
+            import torch
+
+            system.pipe.unet = torch.compile(system.pipe.unet)
+        if write_spec:
+            runfolder.write_spec(p.run, {**p.spec, "resolved": {"scheduler": scheduler}})
+        load_seconds = time.perf_counter() - started
+        log.info("run %s: %d images, %d missing, %d for rank %d of %d", p.run.name, len(p.keys), len(pending),
+                 len(mine), procs.rank, procs.world)
+        gen_started = time.perf_counter()
+        made, pipe_seconds = _generate_items(p, system, mine, progress and procs.is_main, procs)
+        gen_seconds = time.perf_counter() - gen_started
     procs.barrier()  # every image is on disk before rank 0 merges
     shares = procs.gather({"rank": procs.rank, "images": made, "seconds": round(gen_seconds, 3),
-                           "pipeline_seconds": round(pipe_seconds, 3)})
+                           "pipeline_seconds": round(pipe_seconds, 3), "load_seconds": round(load_seconds, 3)})
     if procs.is_main:
         rows = runfolder.merge_metadata(p.run, p.keys)
         total = sum(s["images"] for s in shares)
-        wall = time.perf_counter() - started
+        slowest = max(s["seconds"] for s in shares)
         runfolder.append_timing(p.run, {
             "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "processes": procs.world, "device": p.device, "batch_size": p.cfg.batch_size,
-            "compile": p.cfg.compile, "images": total, "load_seconds": round(load_seconds, 3),
-            "wall_seconds": round(wall, 3), "images_per_second": round(total / gen_seconds, 4) if total else None,
-            "ranks": shares,
+            "compile": p.cfg.compile, "images": total, "wall_seconds": round(time.perf_counter() - started, 3),
+            "images_per_second": round(total / slowest, 4) if total and slowest else None, "ranks": shares,
         })
         log.info("run %s: %d/%d images, metadata.jsonl written", p.run.name, rows, len(p.keys))
 

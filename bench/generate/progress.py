@@ -24,10 +24,11 @@ def image_progress(label: str, total: int, enabled: bool = True) -> Iterator[Cal
     from rich.text import Text
 
     class Rate(ProgressColumn):
-        """Images per second over the last few updates."""
+        """Images per second over the last few updates (over the whole task until there are two)."""
 
         def render(self, task) -> Text:
-            return Text(f"{task.speed:.2f} img/s" if task.speed else "- img/s")
+            speed = task.speed or (task.completed / task.elapsed if task.completed and task.elapsed else None)
+            return Text(f"{speed:.2f} img/s" if speed else "- img/s")
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()) as bar:

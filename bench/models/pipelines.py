@@ -286,7 +286,8 @@ class LoadedSystem:
             return self.pipe
         from bench.models.native import TranslateRoute, make_native
 
-        return make_native(self.pipe, TranslateRoute(self.translator.translate))
+        # A second pipeline object over the same modules: self.pipe keeps taking English (model_inputs()).
+        return make_native(type(self.pipe).from_pipe(self.pipe), TranslateRoute(self.translator.translate))
 
 
 def default_device() -> str:
