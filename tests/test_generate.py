@@ -224,8 +224,12 @@ def test_killed_run_resumes_to_the_same_images(tmp_path, zoo_home, monkeypatch, 
     (["--scheduler", "dpm"], "unknown scheduler 'dpm'"),
     (["--size", "30"], "--size must be a positive multiple of 8"),
 ])
-def test_bad_input_is_one_line_and_exit_2(bench_home, prompts_dir, monkeypatch, capsys, args, message):
+def test_bad_input_is_one_line_and_exit_2(bench_home, prompts_dir, monkeypatch, capsys, tmp_path, args, message):
+    from huggingface_hub import constants
+
     from bench import cli
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty-hub-cache"))  # nothing real is cached
 
     options = {"--model": "asis-tiny-sd15", "--prompts": "mini", "--lang": "zh", "--steps": "2"}
     options.update(zip(args[::2], args[1::2], strict=True))

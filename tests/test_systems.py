@@ -160,3 +160,26 @@ def test_any_training_checkpoint_is_a_system(bench_home, prompts_dir):
         generate(GenerateConfig(model="pea:my-run", prompts="mini", lang="zh"), progress=False)
     with pytest.raises(BenchError, match="no checkpoint 'nope'"):
         generate(GenerateConfig(model="pea:nope", prompts="mini", lang="zh"), progress=False)
+
+
+def test_hub_ids_load_from_the_local_hf_cache(bench_home, tmp_path, monkeypatch, prompts_dir):
+    """A real-tier system whose weights sit in the HF cache loads offline, and its spec names the snapshot."""
+    import shutil
+
+    from huggingface_hub import constants
+
+    from bench.models import zoo
+
+    repo, commit = "stable-diffusion-v1-5/stable-diffusion-v1-5", "a" * 40
+    entry = tmp_path / "hub" / f"models--{repo.replace('/', '--')}"
+    shutil.copytree(zoo.ensure("tiny-sd15"), entry / "snapshots" / commit)  # tiny weights under the real id
+    (entry / "refs").mkdir()
+    (entry / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "empty"))
+    assert not SYSTEMS.get("sd15-en").available_offline()
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert SYSTEMS.get("sd15-en").available_offline()
+    run = generate(GenerateConfig(model="sd15-en", prompts="mini", lang="zh", samples=1, steps=1, size=16, limit=1),
+                   progress=False)
+    spec = json.loads((run / "spec.json").read_text())
+    assert spec["model"]["base"] == {"id": repo, "revision": commit} and spec["tier"] == "real"

@@ -237,12 +237,18 @@ def _adapter_identity(spec: SystemSpec) -> dict[str, Any]:
     """Checkpoint content hash and config, or the released weights' revision."""
     ckpt = spec.checkpoint_dir()
     if ckpt is None:
-        return {"released": weights.fingerprint(spec.released, probe="README.md")}
-    config = paths.read_json(ckpt / "config.json")
-    out: dict[str, Any] = {"checkpoint": spec.checkpoint, "sha256": weights.folder_hash(ckpt), "config": config}
-    encoder = _encoder_model_id(config)
-    if encoder and weights.is_local(encoder):
-        out["encoder"] = weights.fingerprint(encoder)
+        from bench.languages import get_language
+        from bench.models.encoders import get_student_spec
+
+        out: dict[str, Any] = {"released": weights.fingerprint(spec.released, probe="README.md")}
+        encoder = get_student_spec(get_language(spec.languages[0]).student_encoder).model_id
+    else:
+        config = paths.read_json(ckpt / "config.json")
+        out = {"checkpoint": spec.checkpoint, "sha256": weights.folder_hash(ckpt), "config": config}
+        encoder = _encoder_model_id(config)
+    # The student encoder's weights decide the images as much as the adapter's.
+    if encoder and weights.available_offline(encoder, probe="config.json"):
+        out["encoder"] = weights.fingerprint(encoder, probe="config.json")
     return out
 
 
