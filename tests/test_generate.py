@@ -211,6 +211,7 @@ def test_killed_run_resumes_to_the_same_images(tmp_path, zoo_home, monkeypatch, 
     run = items[0].parent.parent
     kept = {p.name: p.stat().st_mtime_ns for p in (run / "images").glob("*.png")}
     assert 0 < len(kept) < 6 and not (run / "metadata.jsonl").exists()
+    (run / "images" / ".wall_1.png.abc123.tmp").write_bytes(b"half a png")  # as a kill mid-write leaves it
     resumed = generate(cfg(limit=3, samples=2, batch_size=4), progress=False)
     assert resumed == run
     finished = [n for n in kept if (run / ".items" / n.replace(".png", ".json")).exists()]

@@ -126,6 +126,8 @@ def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
     from bench.models.pipelines import load_system
 
     started = time.perf_counter()
+    if procs.is_main and runfolder.clean_partial(p.run):
+        log.info("run %s: removed temporary files of an interrupted writer", p.run.name)
     order = {key: i for i, key in enumerate(p.keys)}
     pending = [k for k in p.keys if not runfolder.is_done(p.run, *k)]
     procs.barrier()  # every process has listed what is missing before anyone writes

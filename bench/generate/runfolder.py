@@ -48,6 +48,14 @@ def is_done(run: Path, prompt_id: str, sample: int) -> bool:
             and (run / paths.run_image_name(prompt_id, sample)).exists())
 
 
+def clean_partial(run: Path) -> int:
+    """Delete temporary files a killed writer left behind (only while holding the run's lock)."""
+    stale = [*run.glob("images/.*.tmp"), *run.glob(".items/.*.tmp")]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
 def save_image(run: Path, image, record: dict[str, Any]) -> None:
     """Write one PNG atomically, then its record (which marks the image finished)."""
     image_path = run / record["file"]
