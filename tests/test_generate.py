@@ -258,3 +258,12 @@ def test_models_lists_every_system(capsys):
     assert set(listed) == set(SYSTEMS.names())
     assert listed["asis-tiny-sd15"]["available_offline"] is True
     assert listed["pea-zh"]["languages"] == ["zh"] and listed["sdxl-en"]["prompt_field"] == "text_en"
+
+
+@pytest.mark.slow
+def test_compiled_unet_gives_the_same_images(tmp_path, zoo_home, monkeypatch, prompts_dir):
+    """--compile is left out of the run hash, so it must not change the images (about 75 s of compiling)."""
+    fresh_home(tmp_path, zoo_home, monkeypatch, "compiled")
+    a = generate(cfg(limit=1, samples=2, compile=True), progress=False)
+    fresh_home(tmp_path, zoo_home, monkeypatch, "eager")
+    same_runs(a, generate(cfg(limit=1, samples=2), progress=False))
