@@ -155,6 +155,9 @@ def test_any_training_checkpoint_is_a_system(bench_home, prompts_dir):
     run = generate(GenerateConfig(model="pea:my-run", prompts="mini", lang="ko", samples=1, steps=1, size=16, limit=1),
                    progress=False)
     assert run.name.startswith("pea-my-run-mini-ko-")
+    from bench.models.pipelines import checkpoint_systems
+
+    assert [s.name for s in checkpoint_systems()] == ["pea:my-run"]
     spec = json.loads((run / "spec.json").read_text())
     assert spec["model"]["adapter"]["checkpoint"] == "my-run" and spec["model"]["adapter"]["config"]["lang"] == "ko"
     from bench.errors import BenchError

@@ -21,11 +21,12 @@ def models(
     from rich.table import Table
 
     from bench.errors import BenchError
-    from bench.models.pipelines import SYSTEMS
+    from bench.models.pipelines import SYSTEMS, checkpoint_systems
 
     if tier not in (None, "real", "tiny"):
         raise BenchError(f"--tier must be 'real' or 'tiny', got '{tier}'")
-    rows = [(name, spec) for name, spec in SYSTEMS.items() if tier in (None, spec.tier)]
+    specs = [spec for _, spec in SYSTEMS.items()] + checkpoint_systems()  # + `pea:<checkpoint>` per checkpoint
+    rows = [(spec.name, spec) for spec in specs if tier in (None, spec.tier)]
     if as_json:
         out = [{**spec.describe(), "weights": spec.weights(), "available_offline": spec.available_offline()}
                for _, spec in rows]

@@ -188,6 +188,19 @@ def get_system(name: str) -> SystemSpec:
     return SYSTEMS.get(name)
 
 
+def checkpoint_systems() -> list[SystemSpec]:
+    """A 'pea:<name>' system for every readable checkpoint under checkpoints_dir()."""
+    root = paths.checkpoints_dir()
+    out = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if (folder / "config.json").is_file():
+            try:
+                out.append(checkpoint_system(folder.name))
+            except (BenchError, KeyError):  # a broken or foreign folder is not a system; listing goes on
+                log.debug("skipping %s: not a usable checkpoint", folder)
+    return out
+
+
 def checkpoint_system(checkpoint: str) -> SystemSpec:
     """A pea system for checkpoints/<checkpoint>/ (its config.json names base and language)."""
     folder = paths.child(paths.checkpoints_dir(), checkpoint, what="checkpoint name")
