@@ -268,3 +268,21 @@ def test_compiled_unet_gives_the_same_images(tmp_path, zoo_home, monkeypatch, pr
     a = generate(cfg(limit=1, samples=2, compile=True), progress=False)
     fresh_home(tmp_path, zoo_home, monkeypatch, "eager")
     same_runs(a, generate(cfg(limit=1, samples=2), progress=False))
+
+
+def test_cli_dry_run_then_generate_print_the_run_folder(bench_home, prompts_dir):
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+
+    args = ["generate", "--model", "tiny-sdxl-en", "--prompts", "mini", "--lang", "zh", "--samples", "1", "--steps",
+            "1", "--size", "16", "--limit", "1"]
+    dry = CliRunner().invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0 and "1 images, 16 px, float32 on cpu" in dry.output
+    assert not (bench_home / "runs").exists()
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 0
+    folder = Path(run.output.strip().splitlines()[-1])
+    assert folder == run_dir_for(GenerateConfig(model="tiny-sdxl-en", prompts="mini", lang="zh", samples=1, steps=1,
+                                                size=16, limit=1))
+    assert (folder / "images" / "cat_0.png").is_file() and f"{folder}  (1 images" in dry.output
