@@ -7,6 +7,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -141,8 +142,11 @@ class LockHeld(BenchError):
 
 
 @contextlib.contextmanager
-def locked(path: Path, what: str = "this folder") -> Iterator[None]:
-    """Hold an exclusive lock file for the duration; a lock left by a dead process is taken over."""
+def locked(path: Path, what: str = "this folder", wait_s: float = 0.0) -> Iterator[None]:
+    """Hold an exclusive lock file for the duration; a lock left by a dead process is taken over.
+
+    With wait_s > 0 a live holder is waited for (polling) up to that long before LockHeld is raised.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The pid is written before the lock appears (hard link of a finished file), so a reader never
@@ -151,18 +155,20 @@ def locked(path: Path, what: str = "this folder") -> Iterator[None]:
     try:
         os.write(fd, str(os.getpid()).encode())
         os.close(fd)
-        for _attempt in range(3):
+        deadline = time.monotonic() + wait_s
+        while True:
             try:
                 os.link(tmp_name, path)
                 break
             except FileExistsError:
-                if _lock_owner_alive(path):
+                if not _lock_owner_alive(path):
+                    path.unlink(missing_ok=True)
+                elif time.monotonic() < deadline:
+                    time.sleep(0.2)
+                else:
                     raise LockHeld(
                         f"{what} is locked by another process ({path}); wait for it or delete the lock if it died"
                     ) from None
-                path.unlink(missing_ok=True)
-        else:  # pragma: no cover - lost a race three times
-            raise LockHeld(f"could not take the lock {path}")
     finally:
         Path(tmp_name).unlink(missing_ok=True)
     try:

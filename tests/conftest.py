@@ -11,6 +11,13 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def pytest_configure(config):
+    """One torch thread: tiny models gain nothing from two, and spinning threads slow busy cores ~2.5x."""
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("BENCH_TEST_THREADS", "1")))
+
+
 @pytest.fixture(scope="session")
 def zoo_home(tmp_path_factory):
     """A BENCH_HOME shared by the session so tiny models are built once."""

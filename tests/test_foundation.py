@@ -82,6 +82,25 @@ def test_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path):
     assert not lock.exists()
 
 
+def test_lock_waits_for_a_live_holder_when_asked(tmp_path):
+    lock = tmp_path / "zoo.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from bench import paths\n"
+         f"with paths.locked(paths.Path({str(lock)!r})):\n"
+         "    print('held', flush=True); time.sleep(1.5)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(paths.LockHeld), paths.locked(lock):
+        pass
+    start = time.perf_counter()
+    with paths.locked(lock, wait_s=30):
+        waited = time.perf_counter() - start
+    holder.wait(timeout=30)
+    assert 0.3 < waited < 30
+
+
 def test_language_table_covers_the_required_languages():
     for code in ["en", "zh", "ko", "ja", "ru", "it", "de", "fr", "es", "ar", "hi", "th", "vi"]:
         lang = get_language(code)

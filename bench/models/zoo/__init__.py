@@ -73,7 +73,8 @@ def ensure(name: str) -> Path:
     folder = paths.zoo_dir() / f"{name}-v{comp.version}"
     if (folder / ".complete").exists():
         return folder
-    with paths.locked(paths.zoo_dir() / f".{name}.lock", what=f"zoo component {name}"):
+    # Another process building the same component is waited for: its result is ours too.
+    with paths.locked(paths.zoo_dir() / f".{name}.lock", what=f"zoo component {name}", wait_s=600):
         if (folder / ".complete").exists():
             return folder
         log.info("building tiny component %s in %s", name, folder)
