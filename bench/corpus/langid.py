@@ -78,3 +78,10 @@ def detect_for(texts: Sequence[str], lang: str, candidates: Sequence[str] | None
         found.append(iso[top.language.name] if top is not None and top.value > 0.0 else None)
         scores.append(next((float(v.value) for v in values if iso[v.language.name] == lang), 0.0))
     return found, scores
+
+
+def confidences(text: str, candidates: Sequence[str] | None = None) -> dict[str, float]:
+    """Every candidate language's confidence for one text, most likely first."""
+    iso = _iso_of_lingua()
+    values = _detector(_codes(candidates)).compute_language_confidence_values(text)
+    return {iso[v.language.name]: float(v.value) for v in values}

@@ -9,12 +9,12 @@ close pair (CLOSE), the declared language keeps at least MIN_CONFIDENCE and the 
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from bench.languages import LANGUAGES, get_language
+from bench.corpus import langid
+from bench.languages import get_language
 
 # Pairs lingua can swap on a few words; anything else is a hard mismatch.
 CLOSE: dict[str, frozenset[str]] = {
@@ -70,26 +70,13 @@ def script_problem(text: str, lang: str) -> str | None:
     return None
 
 
-@functools.cache
-def _detector():
-    """A lingua detector over the toolkit's languages (models load lazily, per script, on first use)."""
-    from lingua import Language, LanguageDetectorBuilder
-
-    languages = [getattr(Language, entry.lingua) for _, entry in LANGUAGES.items()]
-    return LanguageDetectorBuilder.from_languages(*languages).build()
-
-
-def _iso(lingua_language) -> str:
-    return lingua_language.iso_code_639_1.name.lower()
-
-
 def identify(text: str) -> tuple[str | None, float, dict[str, float]]:
     """(top ISO code or None, its confidence, all confidences) over the toolkit's languages."""
-    values = _detector().compute_language_confidence_values(text)
-    scores = {_iso(v.language): float(v.value) for v in values}
-    if not values or values[0].value <= 0:
+    scores = langid.confidences(text)
+    top, confidence = next(iter(scores.items()), (None, 0.0))
+    if confidence <= 0:
         return None, 0.0, scores
-    return _iso(values[0].language), float(values[0].value), scores
+    return top, confidence, scores
 
 
 def check_language(text: str, lang: str) -> LangCheck:
