@@ -10,7 +10,7 @@ STUDENT_WIDTH = 64
 STUDENT_MAX_LENGTH = 32
 
 
-@component("world-teacher", version=1)
+@component("world-teacher", version=2)
 def build_world_teacher(folder: Path) -> None:
     """The shipped StableDiffusionPipeline folder (stored in float16), written back as float32 for the CPU."""
     import torch
