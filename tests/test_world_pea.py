@@ -21,7 +21,7 @@ def world_dirs(bench_home, tmp_path, monkeypatch):
 
 
 def test_short_pea_training_beats_asis(world_dirs):
-    cfg = demo.WorldDemoConfig(langs=("zh",), corpus_rows=800, train_steps=100, train_batch=16, lr=2e-2,
+    cfg = demo.WorldDemoConfig(langs=("zh",), corpus_rows=800, train_steps=200, train_batch=16, lr=2e-2,
                                prompts_limit=24, culture=False, steps=10, fid=False, metrics=("world-accuracy",))
     corpus = demo.build_world_corpus("zh", cfg.corpus_rows)
     demo.train_world_pea("zh", corpus, cfg)
