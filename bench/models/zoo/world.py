@@ -22,7 +22,7 @@ def build_world_teacher(folder: Path) -> None:
     if not (SHIPPED / "model_index.json").is_file():
         raise BenchError(f"the toy-world teacher's weights are missing from {SHIPPED}; rebuild them with "
                          "python -m bench.world.teacher")
-    pipe = StableDiffusionPipeline.from_pretrained(SHIPPED, torch_dtype=torch.float32)
+    pipe = StableDiffusionPipeline.from_pretrained(SHIPPED, dtype=torch.float32)
     pipe.save_pretrained(folder, safe_serialization=True)
 
 
