@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 LEADERBOARD = "leaderboard.md"
 PLOT = "leaderboard.png"
 TIERS = (("real", "Real models"),
-         ("tiny", "Tiny offline models (random or toy weights: the numbers only show that the pipeline runs)"))
+         ("tiny", "Tiny offline models (never comparable with real ones: random weights only show that the "
+                  "pipeline runs; the toy world's trained weights measure the method in that world)"))
 GRID_PROMPTS = 6
 
 
@@ -155,13 +156,21 @@ def _set_tables(entries: list[Entry]) -> list[str]:
     return out
 
 
+def _system_family(entry: Entry) -> str:
+    """The system name with its language suffix as '<lang>' (pea-zh -> pea-<lang>), so one row spans languages."""
+    suffix = f"-{entry.lang}"
+    if entry.lang == "en" or not entry.system.endswith(suffix):  # the English oracle keeps its own name
+        return entry.system
+    return entry.system[: -len(suffix)] + "-<lang>"
+
+
 def _row_labels(entries: list[Entry]) -> dict[str, str]:
-    """Row label per result file: the system name, plus the run id where one system has several runs."""
+    """Row label per result file: the system family, plus the run id where one family has several runs."""
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for e in entries:
-        counts[(e.system, e.lang)] += 1
-    return {e.file: e.system if counts[(e.system, e.lang)] == 1 else f"{e.system} ({e.summary.get('run_id')})"
-            for e in entries}
+        counts[(_system_family(e), e.lang)] += 1
+    return {e.file: _system_family(e) if counts[(_system_family(e), e.lang)] == 1
+            else f"{e.system} ({e.summary.get('run_id')})" for e in entries}
 
 
 def _sources(entries: list[Entry]) -> list[str]:
@@ -253,14 +262,14 @@ def write_plot(entries: list[Entry]) -> Path:
         if metric is None:
             ax.set_title(f"{tier}: {set_name} (no CLIP score)")
             continue
-        systems = sorted({e.system for e in group})
+        systems = sorted({_system_family(e) for e in group})
         langs = sorted({e.lang for e in group})
         width = 0.8 / max(len(systems), 1)
         for k, system in enumerate(systems):
             vals, errs = [], []
             for lang in langs:
                 res = next((e.summary["metrics"].get(metric) for e in group
-                            if e.system == system and e.lang == lang), None) or {}
+                            if _system_family(e) == system and e.lang == lang), None) or {}
                 vals.append(res.get("value") or 0.0)
                 ci = res.get("ci")
                 errs.append((ci[1] - ci[0]) / 2 if ci else 0.0)
