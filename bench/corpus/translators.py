@@ -6,6 +6,7 @@ into English with the same code), decodes deterministically, and records the set
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import logging
 import os
@@ -30,7 +31,7 @@ MARIAN_TARGET_TOKENS = {
 }
 
 
-class Translator:
+class Translator(abc.ABC):
     """Translates captions from src_lang to tgt_lang; `settings` are the decoding settings for manifests."""
 
     name: str = "base"
@@ -42,9 +43,9 @@ class Translator:
         self.src, self.tgt = src, tgt
         self.settings = {}
 
+    @abc.abstractmethod
     def translate(self, texts: Sequence[str], batch_size: int = 32) -> list[str]:
         """Translate every text; the output list is in input order."""
-        raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
         """Everything that decides the output, for the manifest."""

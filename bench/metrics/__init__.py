@@ -8,6 +8,7 @@ _METRIC_MODULES (or imported before evaluation runs).
 
 from __future__ import annotations
 
+import abc
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ class MetricResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Metric:
+class Metric(abc.ABC):
     """Base class: subclasses set the class attributes and implement compute (and applicable when partial)."""
 
     name: ClassVar[str]
@@ -48,8 +49,9 @@ class Metric:
         """Everything besides the images that decides the value (judges, extractor, statistics)."""
         return {}
 
-    def compute(self, ctx) -> MetricResult:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def compute(self, ctx) -> MetricResult:
+        """Score the run."""
 
     @property
     def direction(self) -> str:
