@@ -35,6 +35,7 @@ from bench.corpus.sources import Source, environment_rank, open_source
 from bench.corpus.translators import Translator, load_translator
 from bench.errors import BenchError
 from bench.languages import get_language
+from bench.progress import rate_bar
 
 log = logging.getLogger(__name__)
 
@@ -110,26 +111,6 @@ def chunks(sources: Iterable[Source], size: int, limit: int | None = None) -> It
             break
     if have:
         yield pl.concat(buffer)
-
-
-def _progress(enabled: bool):
-    """A rich progress bar that shows captions per second."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-    from rich.text import Text
-
-    class Speed(ProgressColumn):
-        def render(self, task) -> Text:
-            return Text(f"{task.speed or 0:,.0f} captions/s")
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Speed(),
-                    TimeElapsedColumn(), disable=not enabled, transient=False)
 
 
 def _translate(frame: pl.DataFrame, translator: Translator, batch_size: int, on_progress) -> pl.DataFrame:
@@ -219,7 +200,7 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
 
     dedup = Dedup.empty()
     built = skipped = total = 0
-    with _progress(progress) as bar:
+    with rate_bar("captions", enabled=progress) as bar:
         task = bar.add_task(f"{name} (rank {rank}/{world})" if world > 1 else name, total=config.limit)
         for index, chunk in enumerate(chunks(sources, config.shard_size, config.limit)):
             total = index + 1

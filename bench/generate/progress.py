@@ -1,4 +1,4 @@
-"""A rich progress bar for image generation: count, images/s and ETA."""
+"""The progress bar of image generation: count, images/s and ETA."""
 
 from __future__ import annotations
 
@@ -12,25 +12,8 @@ def image_progress(label: str, total: int, enabled: bool = True) -> Iterator[Cal
     if not enabled or total == 0:
         yield lambda n: None
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
+    from bench.progress import rate_bar
 
-    class Rate(ProgressColumn):
-        """Images per second over the last few updates (over the whole task until there are two)."""
-
-        def render(self, task) -> Text:
-            speed = task.speed or (task.completed / task.elapsed if task.completed and task.elapsed else None)
-            return Text(f"{speed:.2f} img/s" if speed else "- img/s")
-
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
-                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()) as bar:
+    with rate_bar("img", precision=2) as bar:
         task = bar.add_task(label, total=total)
         yield lambda n: bar.advance(task, n)
