@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from bench import paths
 from bench.config import stable_hash, to_jsonable
@@ -50,18 +51,23 @@ def has_concepts(name: str) -> bool:
     return (set_folder(name) / CONCEPTS_FILE).is_file()
 
 
-def read_concept_rows(path: Path) -> list[tuple[int, Concept]]:
-    """(line, Concept) rows of a concept table, ids checked to be safe and unique."""
-    rows: list[tuple[int, Concept]] = []
+def _read_unique_rows(path: Path, parse, what: str) -> list[tuple[int, Any]]:
+    """(line, row) pairs of a JSONL file parsed by `parse`, ids checked to be safe and unique."""
+    rows: list[tuple[int, Any]] = []
     seen: dict[str, int] = {}
     for line, obj in read_jsonl(path):
-        concept = parse_concept(obj, path, line)
-        _check_id(concept.id, path, line, "concept id")
-        if concept.id in seen:
-            raise RowError(f"{where(path, line)}: duplicate concept id '{concept.id}' (first on line {seen[concept.id]})")
-        seen[concept.id] = line
-        rows.append((line, concept))
+        row = parse(obj, path, line)
+        _check_id(row.id, path, line, what)
+        if row.id in seen:
+            raise RowError(f"{where(path, line)}: duplicate {what} '{row.id}' (first on line {seen[row.id]})")
+        seen[row.id] = line
+        rows.append((line, row))
     return rows
+
+
+def read_concept_rows(path: Path) -> list[tuple[int, Concept]]:
+    """(line, Concept) rows of a concept table, ids checked to be safe and unique."""
+    return _read_unique_rows(path, parse_concept, "concept id")
 
 
 def load_concepts(set_name: str = "culture") -> dict[str, Concept]:
@@ -74,16 +80,7 @@ def load_concepts(set_name: str = "culture") -> dict[str, Concept]:
 
 def read_prompt_rows(path: Path) -> list[tuple[int, Prompt]]:
     """(line, Prompt) rows of one language file, ids checked to be safe and unique."""
-    rows: list[tuple[int, Prompt]] = []
-    seen: dict[str, int] = {}
-    for line, obj in read_jsonl(path):
-        prompt = parse_prompt(obj, path, line)
-        _check_id(prompt.id, path, line, "prompt id")
-        if prompt.id in seen:
-            raise RowError(f"{where(path, line)}: duplicate prompt id '{prompt.id}' (first on line {seen[prompt.id]})")
-        seen[prompt.id] = line
-        rows.append((line, prompt))
-    return rows
+    return _read_unique_rows(path, parse_prompt, "prompt id")
 
 
 def load_prompt_set(name: str, lang: str) -> PromptSet:
