@@ -39,3 +39,12 @@ def bench_home(tmp_path, zoo_home, monkeypatch):
     (home / "zoo").symlink_to(zoo_home / "zoo")
     monkeypatch.setenv("BENCH_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def prompts_root(tmp_path, monkeypatch):
+    """An empty prompts/ folder that the loaders use instead of the shipped one."""
+    root = tmp_path / "prompts"
+    root.mkdir()
+    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(root))
+    return root

@@ -71,16 +71,3 @@ def rows_without_timing(run: Path) -> list[dict]:
     """metadata.jsonl rows minus the per-image seconds (which differ between runs)."""
     rows = [json.loads(line) for line in (run / "metadata.jsonl").read_text(encoding="utf-8").splitlines()]
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
-
-
-def one_thread():
-    """Run a test on one torch thread, then restore: tiny models gain nothing from two, and on a shared,
-    busy CPU the second thread's spin-waiting made these tests several times slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)

@@ -11,15 +11,6 @@ from bench.errors import BenchError
 from bench.models.adapter import PEAAdapter, load_released_weights, parameter_count
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on 2 shared cores, torch's default threads thrash."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_parameter_counts_match_the_paper():
     assert parameter_count(PEAAdapter(in_dim=1024, hidden_dim=1024, out_dim=1280, context_dim=2048)) == 6_033_408
     assert parameter_count(PEAAdapter(1024, 2048, 768)) == 7_866_368

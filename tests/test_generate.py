@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from generate_helpers import max_pixel_diff, one_thread, rows_without_timing, write_prompt_set
+from generate_helpers import max_pixel_diff, rows_without_timing, write_prompt_set
 
 from bench import paths
 from bench.generate import GenerateConfig, generate, image_seed, run_dir_for
@@ -27,7 +27,6 @@ def cfg(**kw) -> GenerateConfig:
     return GenerateConfig(**{"model": "asis-tiny-sd15", "prompts": "mini", "lang": "zh", **FAST, **kw})
 
 
-_one_thread = pytest.fixture(autouse=True)(one_thread)
 
 
 @pytest.fixture

@@ -57,13 +57,6 @@ def _xm3600(folder: Path, shuffle_seed: int | None = None) -> Path:
     return folder
 
 
-@pytest.fixture
-def prompts_root(tmp_path, monkeypatch):
-    root = tmp_path / "prompts"
-    root.mkdir()
-    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(root))
-    return root
-
 
 def test_xm3600_builds_a_parallel_set_with_reference_images(tmp_path, prompts_root, bench_home):
     source = _xm3600(tmp_path / "xm3600")

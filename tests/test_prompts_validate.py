@@ -44,13 +44,6 @@ def _write(folder: Path, name: str, rows) -> Path:
     return path
 
 
-@pytest.fixture
-def prompts_root(tmp_path, monkeypatch):
-    root = tmp_path / "prompts"
-    root.mkdir()
-    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(root))
-    return root
-
 
 def _general(root: Path, ko_rows, en_rows=None) -> Path:
     folder = root / "mini"

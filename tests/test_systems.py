@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from generate_helpers import one_thread, write_prompt_set, write_untrained_checkpoint
+from generate_helpers import write_prompt_set, write_untrained_checkpoint
 
 from bench.generate import GenerateConfig, generate
 from bench.models.pipelines import SYSTEMS, load_pipeline, load_system
@@ -17,7 +17,6 @@ LANGS = ("zh", "ko", "ja", "ru", "it", "en")
 CALL = dict(num_inference_steps=2, height=16, width=16, output_type="np")
 
 
-_one_thread = pytest.fixture(autouse=True)(one_thread)
 
 
 @pytest.fixture

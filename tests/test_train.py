@@ -15,16 +15,6 @@ from bench.errors import BenchError
 sys.path.insert(0, str(Path(__file__).parent))
 from train_corpus import make_corpus  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: on 2 shared cores, torch's default threads thrash (measured 2.5x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 FAST = dict(resolution=16, warmup_steps=0, val_rows=4, val_every=0, save_every=100)
 
 

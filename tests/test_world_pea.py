@@ -9,15 +9,9 @@ from bench.world import demo
 
 @pytest.fixture
 def world_dirs(bench_home, tmp_path, monkeypatch):
-    import torch
-
     monkeypatch.setenv("BENCH_CORPORA_DIR", str(tmp_path / "corpora"))
     monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
-    # Two intra-op threads on two busy cores spin against each other (measured: 10x slower); one thread is steady.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield bench_home
-    torch.set_num_threads(threads)
+    return bench_home
 
 
 def test_short_pea_training_beats_asis(world_dirs):
