@@ -159,13 +159,10 @@ def summary_lines(result: dict) -> list[str]:
 
 
 def main() -> None:
-    """python -m bench.world.demo: run the world benchmark with defaults and print its summary."""
-    import json
-
+    """python -m bench.world.demo: run the world benchmark with defaults and log its summary."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     result = run_world_benchmark()
-    print("\n".join(summary_lines(result)))  # noqa: T201 - a script entry point
-    print(json.dumps(result["timings"]))  # noqa: T201
+    log.info("world benchmark:\n%s", "\n".join(summary_lines(result)))
 
 
 if __name__ == "__main__":

@@ -124,5 +124,8 @@ def write_fid_references(folder: Path, per_scene: int = 1) -> Path:
 
 
 if __name__ == "__main__":
-    for p in write_prompt_sets():
-        print(p)
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for written in write_prompt_sets():
+        logging.getLogger(__name__).info("wrote %s", written)
