@@ -147,51 +147,42 @@ def locked(path: Path, what: str = "this folder", wait_s: float = 0.0) -> Iterat
 
     With wait_s > 0 a live holder is waited for (polling) up to that long before LockHeld is raised.
     """
+    import fcntl
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The pid is written before the lock appears (hard link of a finished file), so a reader never
-    # sees an empty lock and mistakes a live owner for a dead one.
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".pid", dir=path.parent)
-    try:
-        os.write(fd, str(os.getpid()).encode())
+    deadline = time.monotonic() + wait_s
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            # The kernel drops a flock when its holder dies, so taking over a dead holder's lock is the
+            # same single atomic call as taking a free one: two processes can never both win it.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            raise LockHeld(
+                f"{what} is locked by another process ({path}); wait for it or delete the lock if it died"
+            ) from None
+        # A holder that released between our open and flock has unlinked this file: retry on the new one.
+        try:
+            current = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
         os.close(fd)
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                os.link(tmp_name, path)
-                break
-            except FileExistsError:
-                if not _lock_owner_alive(path):
-                    path.unlink(missing_ok=True)
-                elif time.monotonic() < deadline:
-                    time.sleep(0.2)
-                else:
-                    raise LockHeld(
-                        f"{what} is locked by another process ({path}); wait for it or delete the lock if it died"
-                    ) from None
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
     try:
+        # The pid is for people looking at the lock; the flock is what decides.
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
         yield
     finally:
+        # Unlink while still holding the flock, so a waiter never locks a file that is about to vanish.
         path.unlink(missing_ok=True)
-
-
-def _lock_owner_alive(path: Path) -> bool:
-    """True when the pid written in the lock file is a running process."""
-    try:
-        pid = int(path.read_text().strip() or "0")
-    except (OSError, ValueError):
-        return False
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        os.close(fd)
 
 
 # Generation runs: runs/<run-id>/ with spec.json, images/<prompt_id>_<sample>.png, metadata.jsonl.

@@ -101,6 +101,42 @@ def test_lock_waits_for_a_live_holder_when_asked(tmp_path):
     assert 0.3 < waited < 30
 
 
+# A racer that, like a preempted process, may stall before deleting a file: the old takeover (read the
+# dead pid, unlink, link) then let 4-6 of 6 racers hold the lock at once.
+_RACER = """
+import random, sys, time
+from pathlib import Path
+from bench import paths
+lock, start, log = Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
+_unlink = Path.unlink
+def stalling_unlink(self, *args, **kwargs):
+    time.sleep(random.uniform(0, 0.3))
+    return _unlink(self, *args, **kwargs)
+Path.unlink = stalling_unlink
+while time.time() < start:
+    pass
+try:
+    with paths.locked(lock):
+        won = 1
+        time.sleep(1.0)
+except paths.LockHeld:
+    won = 0
+with open(log, "a") as out:
+    out.write(str(won))
+"""
+
+
+def test_racing_processes_take_over_a_dead_lock_one_at_a_time(tmp_path):
+    lock, log = tmp_path / "run.lock", tmp_path / "won.txt"
+    lock.write_text("999999999")  # left by a process that died
+    start = time.time() + 1.5
+    racers = [subprocess.Popen([sys.executable, "-c", _RACER, str(lock), str(start), str(log)])
+              for _ in range(6)]
+    assert [r.wait(timeout=120) for r in racers] == [0] * 6
+    assert sorted(log.read_text()) == sorted("100000"), "more than one process took the dead lock"
+    assert not lock.exists()
+
+
 def test_language_table_covers_the_required_languages():
     for code in ["en", "zh", "ko", "ja", "ru", "it", "de", "fr", "es", "ar", "hi", "th", "vi"]:
         lang = get_language(code)
