@@ -38,45 +38,110 @@ def test_wrong_state_width_is_a_clear_error():
         PEAAdapter(8, 16, 12)(torch.randn(1, 2, 7))
 
 
-def _released_state(in_dim=8, hidden=16, out=12, ctx=20):
-    """A state dict shaped like the released fp16 file: LayerNorm, three biased Linears, the projection."""
-    torch.manual_seed(1)
-    shapes = [("layernorm", (in_dim,)), ("projector.0", (hidden, in_dim)), ("projector.2", (hidden, hidden)),
-              ("projector.4", (out, hidden)), ("fc", (ctx, out))]
-    state = OrderedDict()
-    for name, shape in shapes:
-        state[f"{name}.weight"] = torch.randn(shape).half()
-        state[f"{name}.bias"] = torch.randn(shape[0]).half()
-    return state
+def _public_state(in_dim=8, hidden=16, out=12, ctx=20, seed=1):
+    """A state dict as the public code's torch.save(self.proj.state_dict()) writes it, in fp16."""
+    gen = torch.Generator().manual_seed(seed)
+    shapes = {"layernorm.weight": (in_dim,), "layernorm.bias": (in_dim,), "projector.0.weight": (hidden, in_dim),
+              "projector.2.weight": (hidden, hidden), "projector.4.weight": (out, hidden)}
+    if ctx is not None:
+        shapes.update({"fc.weight": (ctx, out), "fc.bias": (ctx,)})
+    return OrderedDict((k, torch.randn(shape, generator=gen).half()) for k, shape in shapes.items())
 
 
-def test_released_weights_load_and_compute_the_reference(tmp_path):
-    state = _released_state()
-    path = tmp_path / "pytorch_model.bin"
-    torch.save(state, path)
+def _reference_forward(s, x):
+    """The public MLP's forward written straight from the file's tensors: (pooled, context)."""
+    s = {k: v.float() for k, v in s.items()}
+    h = torch.nn.functional.layer_norm(x, (x.shape[-1],), s["layernorm.weight"], s["layernorm.bias"])
+    h = torch.nn.functional.gelu(h @ s["projector.0.weight"].T)
+    h = torch.nn.functional.gelu(h @ s["projector.2.weight"].T)
+    h = h @ s["projector.4.weight"].T
+    if "fc.weight" not in s:
+        return None, h
+    return h.mean(1), torch.nn.functional.gelu(h) @ s["fc.weight"].T + s["fc.bias"]
+
+
+def _save(state, path):
+    if path.suffix == ".safetensors":
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    else:
+        torch.save(state, path)
+    return path
+
+
+@pytest.mark.parametrize("order", ["module", "sorted", "reversed"])
+@pytest.mark.parametrize("suffix", [".bin", ".safetensors"])
+def test_public_checkpoint_loads_by_name_in_any_key_order_and_format(tmp_path, order, suffix):
+    state = _public_state()
+    keys = {"module": list(state), "sorted": sorted(state), "reversed": list(reversed(state))}[order]
+    path = _save(OrderedDict((k, state[k]) for k in keys), tmp_path / f"pytorch_model{suffix}")
     adapter = load_released_weights(path)
-    assert adapter.config == {"in_dim": 8, "hidden_dim": 16, "out_dim": 12, "context_dim": 20, "mlp_bias": True}
-
-    # Reference forward written straight from the file's tensors.
-    s = {k: v.float() for k, v in state.items()}
+    assert adapter.config == {"in_dim": 8, "hidden_dim": 16, "out_dim": 12, "context_dim": 20}
     x = torch.randn(2, 4, 8)
-    h = torch.nn.functional.layer_norm(x, (8,), s["layernorm.weight"], s["layernorm.bias"])
-    for name in ("projector.0", "projector.2"):
-        h = torch.nn.functional.gelu(h @ s[f"{name}.weight"].T + s[f"{name}.bias"])
-    h = h @ s["projector.4.weight"].T + s["projector.4.bias"]
-    ref_context = torch.nn.functional.gelu(h) @ s["fc.weight"].T + s["fc.bias"]
+    ref_pooled, ref_context = _reference_forward(state, x)
     context, pooled = adapter(x)
     torch.testing.assert_close(context, ref_context, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(pooled, h.mean(1), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(pooled, ref_pooled, rtol=1e-5, atol=1e-5)
+    # An adapter built beforehand takes the same file through its own method.
+    again = PEAAdapter(8, 16, 12, 20).load_weights(path)
+    torch.testing.assert_close(again(x)[0], ref_context, rtol=1e-5, atol=1e-5)
 
 
-def test_released_weights_shape_mismatch_is_a_clear_error(tmp_path):
-    path = tmp_path / "pytorch_model.bin"
-    torch.save(_released_state(in_dim=8), path)
-    with pytest.raises(BenchError, match=r"mlp\.0\.weight has shape \(16, 8\) but this adapter needs \(24, 8\)"):
-        PEAAdapter(8, 24, 12, 20, mlp_bias=True).load_released_weights(path)
-    with pytest.raises(BenchError, match="mlp_bias=True"):
-        PEAAdapter(8, 16, 12, 20).load_released_weights(path)
+@pytest.mark.parametrize(("hidden", "params"), [(768, 4_984_832), (1024, 6_033_408), (2048, 11_538_432)])
+def test_full_size_released_layouts_load_with_the_widths_of_the_file(tmp_path, hidden, params):
+    # Chinese-CLIP (1024-d) into SDXL (pooled 1280, context 2048): the released 9.98 MB file is hidden 768.
+    state = _public_state(1024, hidden, 1280, 2048)
+    adapter = load_released_weights(_save(state, tmp_path / "pytorch_model.bin"))
+    assert adapter.config == {"in_dim": 1024, "hidden_dim": hidden, "out_dim": 1280, "context_dim": 2048}
+    assert parameter_count(adapter) == params
+    assert (tmp_path / "pytorch_model.bin").stat().st_size == pytest.approx(2 * params, rel=0.002)
+    x = torch.randn(1, 3, 1024)
+    torch.testing.assert_close(adapter(x)[1], _reference_forward(state, x)[0], rtol=1e-4, atol=1e-4)
+
+
+def test_sd15_layout_own_names_and_public_export_round_trip(tmp_path):
+    from bench.models.adapter import public_state_dict
+
+    state = _public_state(8, 16, 12, ctx=None)
+    adapter = load_released_weights(_save(state, tmp_path / "sd15.bin"))
+    assert adapter.config["context_dim"] is None
+    x = torch.randn(2, 4, 8)
+    torch.testing.assert_close(adapter(x)[0], _reference_forward(state, x)[1], rtol=1e-5, atol=1e-5)
+    # Our own names (a bench train checkpoint's adapter.safetensors) and the public export both load.
+    sdxl = PEAAdapter(8, 16, 12, 20)
+    own = _save(sdxl.state_dict(), tmp_path / "adapter.safetensors")
+    torch.testing.assert_close(load_released_weights(own)(x)[0], sdxl(x)[0])
+    public = _save(public_state_dict(sdxl), tmp_path / "public.bin")
+    assert set(torch.load(public, weights_only=True)) == set(_public_state())
+    torch.testing.assert_close(load_released_weights(public)(x)[0], sdxl(x)[0])
+    # A whole-module save (`proj.` prefix) and a DataParallel one (`module.`) are recognised too.
+    prefixed = _save({f"module.proj.{k}": v for k, v in state.items()}, tmp_path / "wrapped.bin")
+    assert load_released_weights(prefixed).config == adapter.config
+
+
+def test_a_file_that_fits_no_adapter_is_a_one_line_error(tmp_path):
+    state = _public_state()
+    state["projector.0.bias"] = torch.zeros(16)  # the public code's projector Linears have no bias
+    with pytest.raises(BenchError) as err:
+        load_released_weights(_save(state, tmp_path / "biased.bin"))
+    message = str(err.value)
+    assert "\n" not in message and "projector.0.bias (16,)" in message
+    assert "expected the keys layernorm.weight (in,)" in message and "fc.weight (context, out)" in message
+
+    unet_like = {"conv_in.weight": torch.zeros(4, 4, 3, 3), "conv_in.bias": torch.zeros(4)}
+    with pytest.raises(BenchError, match=r"not a PEA adapter: .*found .*conv_in.weight \(4, 4, 3, 3\)"):
+        load_released_weights(_save(unet_like, tmp_path / "unet.safetensors"))
+
+    broken = _public_state()
+    broken["projector.2.weight"] = torch.zeros(16, 15)
+    with pytest.raises(BenchError, match=r"mlp.2.weight \(16, 15\) \(expected \(16, 16\)\)"):
+        load_released_weights(_save(broken, tmp_path / "broken.bin"))
+
+    path = _save(_public_state(), tmp_path / "ok.bin")
+    with pytest.raises(BenchError, match="holds an adapter in 8, hidden 16, out 12, context 20 but this one is "
+                                         "in 8, hidden 24"):
+        PEAAdapter(8, 24, 12, 20).load_weights(path)
     (tmp_path / "junk.bin").write_bytes(b"not a pickle")
     with pytest.raises(BenchError, match="cannot read adapter weights"):
         load_released_weights(tmp_path / "junk.bin")

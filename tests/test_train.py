@@ -61,8 +61,7 @@ def test_short_distillation_halves_the_held_out_student_teacher_mse(tmp_path, be
     before, after = config["losses"]["val_initial"], config["losses"]["val"]
     assert after <= 0.5 * before, (before, after)  # measured on 8 held-out rows with fixed noise and timesteps
     assert config["step"] == 10 and config["corpus"]["train_rows"] == 24 and config["corpus"]["val_rows"] == 8
-    assert config["adapter"] == {"in_dim": 48, "hidden_dim": 64, "out_dim": 32, "context_dim": None,
-                                 "mlp_bias": False}
+    assert config["adapter"] == {"in_dim": 48, "hidden_dim": 64, "out_dim": 32, "context_dim": None}
     assert config["tier"] == "tiny" and config["training"]["lr"] == 1e-2 and config["corpus"]["manifest_hash"]
     card = (folder / "README.md").read_text()
     assert "tiny-sd15" in card and config["corpus"]["manifest_hash"] in card and str(after) in card

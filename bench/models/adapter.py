@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import OrderedDict
 from pathlib import Path
 
 import torch
@@ -14,26 +13,38 @@ from bench.errors import BenchError
 
 log = logging.getLogger(__name__)
 
+# The public PEA-Diffusion code saves `torch.save(self.proj.state_dict())` of a module with these names;
+# ours are on the right. SD1.5 adapters have no `fc` (their MLP output is the context).
+PUBLIC_NAMES = {
+    "layernorm.weight": "norm.weight", "layernorm.bias": "norm.bias",
+    "projector.0.weight": "mlp.0.weight", "projector.2.weight": "mlp.2.weight",
+    "projector.4.weight": "mlp.4.weight", "fc.weight": "proj.weight", "fc.bias": "proj.bias",
+}
+OWN_NAMES = {v: k for k, v in PUBLIC_NAMES.items()}
+_SD15_KEYS = ("norm.weight", "norm.bias", "mlp.0.weight", "mlp.2.weight", "mlp.4.weight")
+_SDXL_KEYS = (*_SD15_KEYS, "proj.weight", "proj.bias")
+# Symbolic shapes of every key; `context` only exists in the SDXL layout.
+_SHAPES = {"norm.weight": ("in",), "norm.bias": ("in",), "mlp.0.weight": ("hidden", "in"),
+           "mlp.2.weight": ("hidden", "hidden"), "mlp.4.weight": ("out", "hidden"),
+           "proj.weight": ("context", "out"), "proj.bias": ("context",)}
+
 
 class PEAAdapter(nn.Module):
-    """LayerNorm -> three GELU-joined Linears; SDXL variant adds a pooled mean and a context projection.
+    """LayerNorm -> three GELU-joined bias-free Linears; SDXL variant adds a pooled mean and a context projection.
 
     With `context_dim` (SDXL): x = MLP(states) (B x L x out_dim), pooled = mean of x over tokens (padding
     included, as the public code does), context = Linear(out_dim, context_dim)(GELU(x)).
     Without it (SD1.5): the MLP output is the context and there is no pooled embedding.
-    `mlp_bias=True` is the variant of the released OPPOer/PEA-Diffusion weights.
     """
 
-    def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, context_dim: int | None = None,
-                 mlp_bias: bool = False) -> None:
+    def __init__(self, in_dim: int, hidden_dim: int, out_dim: int, context_dim: int | None = None) -> None:
         super().__init__()
         self.in_dim, self.hidden_dim, self.out_dim, self.context_dim = in_dim, hidden_dim, out_dim, context_dim
-        self.mlp_bias = mlp_bias
         self.norm = nn.LayerNorm(in_dim)
         self.mlp = nn.Sequential(
-            nn.Linear(in_dim, hidden_dim, bias=mlp_bias), nn.GELU(),
-            nn.Linear(hidden_dim, hidden_dim, bias=mlp_bias), nn.GELU(),
-            nn.Linear(hidden_dim, out_dim, bias=mlp_bias),
+            nn.Linear(in_dim, hidden_dim, bias=False), nn.GELU(),
+            nn.Linear(hidden_dim, hidden_dim, bias=False), nn.GELU(),
+            nn.Linear(hidden_dim, out_dim, bias=False),
         )
         self.proj = nn.Linear(out_dim, context_dim) if context_dim is not None else None
 
@@ -41,7 +52,7 @@ class PEAAdapter(nn.Module):
     def config(self) -> dict:
         """The constructor arguments, as stored in a checkpoint's config.json."""
         return {"in_dim": self.in_dim, "hidden_dim": self.hidden_dim, "out_dim": self.out_dim,
-                "context_dim": self.context_dim, "mlp_bias": self.mlp_bias}
+                "context_dim": self.context_dim}
 
     def forward(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """states B x L x in_dim -> (context B x L x context width, pooled B x out_dim or None)."""
@@ -54,22 +65,16 @@ class PEAAdapter(nn.Module):
             return x, None
         return self.proj(nn.functional.gelu(x)), x.mean(dim=1)
 
-    def load_released_weights(self, path: Path) -> PEAAdapter:
-        """Load OPPOer/PEA-Diffusion's pytorch_model.bin into this adapter (shapes must match exactly)."""
-        mapped = _map_released_keys(_read_state_dict(path), has_proj=self.proj is not None, path=path)
-        own = self.state_dict()
-        missing = sorted(set(own) - set(mapped))
-        if missing:
-            raise BenchError(f"{path}: no weights for {', '.join(missing)} (is this a PEA adapter file?)")
-        for key, value in mapped.items():
-            if key not in own:
-                raise BenchError(f"{path}: weight {key} has no place in this adapter "
-                                 f"(mlp_bias={self.mlp_bias}); build the adapter with mlp_bias=True")
-            if tuple(value.shape) != tuple(own[key].shape):
-                raise BenchError(f"{path}: weight {key} has shape {tuple(value.shape)} but this adapter "
-                                 f"needs {tuple(own[key].shape)} ({self.config})")
-        self.load_state_dict({k: v.to(own[k].dtype) for k, v in mapped.items()})
+    def load_weights(self, path: Path) -> PEAAdapter:
+        """Load an adapter file (public or own key names, .bin or .safetensors) into this adapter."""
+        state = _own_names(read_state_dict(path), path)
+        found = adapter_config(state, path)
+        if found != self.config:
+            raise BenchError(f"{path}: holds an adapter {_describe(found)} but this one is {_describe(self.config)}")
+        self.load_state_dict({k: v.to(self.norm.weight.dtype) for k, v in state.items()})
         return self
+
+    load_released_weights = load_weights  # the name earlier callers use
 
 
 def parameter_count(module: nn.Module) -> int:
@@ -77,25 +82,47 @@ def parameter_count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def load_released_weights(path: Path) -> PEAAdapter:
-    """Build an adapter shaped like the released file (fp16 -> float32) and load it."""
-    state = _read_state_dict(path)
-    linears = _linear_keys(state)
-    has_proj = len(linears) == 4
-    if len(linears) not in (3, 4):
-        raise BenchError(f"{path}: expected 3 or 4 Linear layers in a PEA adapter, found {len(linears)}")
-    w1, w3 = state[linears[0]], state[linears[2]]
-    adapter = PEAAdapter(
-        in_dim=w1.shape[1], hidden_dim=w1.shape[0], out_dim=w3.shape[0],
-        context_dim=state[linears[3]].shape[0] if has_proj else None,
-        mlp_bias=(linears[0][: -len("weight")] + "bias") in state,
-    )
-    return adapter.load_released_weights(path)
+def load_adapter_weights(path: Path) -> PEAAdapter:
+    """Build an adapter with the widths the file holds (fp16 -> float32), load it, and log what it is."""
+    state = _own_names(read_state_dict(path), path)
+    adapter = PEAAdapter(**adapter_config(state, path))
+    adapter.load_state_dict({k: v.float() for k, v in state.items()})
+    log.info("%s: PEA adapter %s, %s parameters", path, _describe(adapter.config), f"{parameter_count(adapter):,}")
+    return adapter
 
 
-def _read_state_dict(path: Path) -> OrderedDict[str, torch.Tensor]:
-    """Read a pickled state dict safely (weights_only) or a safetensors file."""
+load_released_weights = load_adapter_weights  # the name earlier callers use
+
+
+def public_state_dict(adapter: PEAAdapter) -> dict[str, torch.Tensor]:
+    """The adapter's weights under the public code's key names (its MLP's load_state_dict takes them)."""
+    return {OWN_NAMES[k]: v for k, v in adapter.state_dict().items()}
+
+
+def adapter_config(state: dict[str, torch.Tensor], path: Path | str = "adapter") -> dict:
+    """Widths of the adapter a state dict (own key names) holds; a clear error when the shapes disagree."""
+    has_proj = "proj.weight" in state
+    dims = {"in": state["norm.weight"].shape[0], "hidden": state["mlp.0.weight"].shape[0],
+            "out": state["mlp.4.weight"].shape[0]}
+    if has_proj:
+        dims["context"] = state["proj.weight"].shape[0]
+    wrong = [f"{k} {tuple(v.shape)} (expected {tuple(dims[d] for d in _SHAPES[k])})" for k, v in state.items()
+             if tuple(v.shape) != tuple(dims[d] for d in _SHAPES[k])]
+    if wrong:
+        raise BenchError(f"{path}: the adapter's shapes do not fit together: {', '.join(wrong)}")
+    return {"in_dim": dims["in"], "hidden_dim": dims["hidden"], "out_dim": dims["out"],
+            "context_dim": dims.get("context")}
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Read a state dict safely: torch.load(weights_only=True) or safetensors; a folder's adapter file."""
     path = Path(path)
+    if path.is_dir():
+        names = ("adapter.safetensors", "pytorch_model.bin", "model.safetensors", "diffusion_pytorch_model.safetensors")
+        files = [path / n for n in names if (path / n).is_file()]
+        if not files:
+            raise BenchError(f"{path} holds no adapter file (looked for {', '.join(names)})")
+        path = files[0]
     if not path.is_file():
         raise BenchError(f"adapter weights {path} do not exist")
     try:
@@ -107,38 +134,32 @@ def _read_state_dict(path: Path) -> OrderedDict[str, torch.Tensor]:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
         raise BenchError(f"{path}: cannot read adapter weights ({type(exc).__name__}: {exc})") from None
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise BenchError(f"{path}: not a state dict of tensors")
-    # DataParallel/DeepSpeed wrappers prefix every key; the order of the file is the module order.
-    return OrderedDict((re.sub(r"^(module\.|model\.)", "", k), v) for k, v in state.items())
+    # DataParallel/DeepSpeed/torch.compile wrappers prefix every key; a whole-module save prefixes `proj.`.
+    return {re.sub(r"^(module\.|_orig_mod\.|model\.)+", "", k): v for k, v in state.items()}
 
 
-def _linear_keys(state: dict[str, torch.Tensor]) -> list[str]:
-    """Keys of 2-D weights, in module order (the order torch.save wrote them)."""
-    return [k for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
+def _own_names(state: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
+    """Rename public keys to ours by name; anything but exactly one adapter layout is a one-line error."""
+    if state and all(k.startswith("proj.") and k[5:] in PUBLIC_NAMES for k in state):
+        state = {k[5:]: v for k, v in state.items()}
+    own = {PUBLIC_NAMES.get(k, k): v for k, v in state.items()}
+    if len(own) == len(state) and set(own) in (set(_SD15_KEYS), set(_SDXL_KEYS)):
+        return own
+    expected = ", ".join(f"{OWN_NAMES[k]} {_symbolic(k)}" for k in _SDXL_KEYS)
+    found = ", ".join(f"{k} {tuple(v.shape)}" for k, v in list(state.items())[:12])
+    more = f" and {len(state) - 12} more" if len(state) > 12 else ""
+    raise BenchError(f"{path} is not a PEA adapter: expected the keys {expected} (fc.* only for SDXL; or our "
+                     f"names {', '.join(_SDXL_KEYS)}), found {found or 'nothing'}{more}")
 
 
-def _map_released_keys(state: dict[str, torch.Tensor], has_proj: bool, path: Path) -> dict[str, torch.Tensor]:
-    """Rename the released file's keys to ours by structure: one LayerNorm, then the Linears in order."""
-    norms = [k for k, v in state.items() if k.endswith("weight") and v.ndim == 1]
-    linears = _linear_keys(state)
-    want = 4 if has_proj else 3
-    if len(norms) != 1 or len(linears) != want:
-        raise BenchError(f"{path}: expected one LayerNorm and {want} Linear layers, found {len(norms)} "
-                         f"norm(s) and {len(linears)} Linear(s) ({', '.join(state)[:200]})")
-    ours = ["mlp.0", "mlp.2", "mlp.4", "proj"][:want]
-    mapped = {"norm.weight": state[norms[0]]}
-    norm_bias = norms[0][: -len("weight")] + "bias"
-    if norm_bias in state:
-        mapped["norm.bias"] = state[norm_bias]
-    for theirs, mine in zip(linears, ours, strict=True):
-        mapped[f"{mine}.weight"] = state[theirs]
-        bias = theirs[: -len("weight")] + "bias"
-        if bias in state:
-            mapped[f"{mine}.bias"] = state[bias]
-    unused = set(state) - {norms[0], norm_bias} - set(linears) - {k[: -len("weight")] + "bias" for k in linears}
-    if unused:
-        log.warning("%s: ignoring unexpected keys %s", path, sorted(unused))
-    return mapped
+def _symbolic(key: str) -> str:
+    return "(" + ", ".join(_SHAPES[key]) + ("," if len(_SHAPES[key]) == 1 else "") + ")"
+
+
+def _describe(config: dict) -> str:
+    dims = f"in {config['in_dim']}, hidden {config['hidden_dim']}, out {config['out_dim']}"
+    return dims + (f", context {config['context_dim']}" if config.get("context_dim") else " (SD1.5 layout)")

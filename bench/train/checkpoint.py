@@ -38,8 +38,7 @@ def load_adapter(folder: Path):
 
     config = read_config(folder)
     arch = config["adapter"]
-    adapter = PEAAdapter(arch["in_dim"], arch["hidden_dim"], arch["out_dim"], arch.get("context_dim"),
-                         mlp_bias=arch.get("mlp_bias", False))
+    adapter = PEAAdapter(arch["in_dim"], arch["hidden_dim"], arch["out_dim"], arch.get("context_dim"))
     state = load_file(str(Path(folder) / WEIGHTS))
     try:
         adapter.load_state_dict(state)
