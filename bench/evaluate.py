@@ -91,6 +91,8 @@ class Run:
 
 def read_run(run: Path) -> Run:
     """Read spec.json and metadata.jsonl; every image the metadata lists must exist (named when not)."""
+    from bench.generate.runfolder import image_problem
+
     run = Path(run)
     if not run.is_dir():
         raise BenchError(f"run folder {run} does not exist")
@@ -114,6 +116,10 @@ def read_run(run: Path) -> Run:
             raise BenchError(f"{meta}:{line_no}: file {row['file']!r} must be inside the run folder")
         if not (run / row["file"]).is_file():
             raise BenchError(f"image {run / row['file']} listed in {meta.name} line {line_no} is missing")
+        size = spec.get("size") if isinstance(spec.get("size"), int) else None
+        if problem := image_problem(run / row["file"], size):
+            raise BenchError(f"image {run / row['file']} is {problem}; rerun the `bench generate` command "
+                             "that made this run (or `bench evaluate --model ...`): it regenerates broken images")
         row.setdefault("text", "")
         row.setdefault("text_en", row["text"])
         rows.append(row)

@@ -285,3 +285,23 @@ def test_cli_dry_run_then_generate_print_the_run_folder(bench_home, prompts_dir)
     assert folder == run_dir_for(GenerateConfig(model="tiny-sdxl-en", prompts="mini", lang="zh", samples=1, steps=1,
                                                 size=16, limit=1))
     assert (folder / "images" / "cat_0.png").is_file() and f"{folder}  (1 images" in dry.output
+
+
+def test_resume_regenerates_truncated_and_wrong_size_images(bench_home, prompts_dir):
+    from PIL import Image
+
+    from bench.errors import BenchError
+    from bench.evaluate import read_run
+
+    c = cfg(limit=2, samples=1)
+    run = generate(c, progress=False)
+    first, second = sorted((run / "images").glob("*.png"))
+    good = {first.name: first.read_bytes(), second.name: second.read_bytes()}
+    first.write_bytes(good[first.name][: len(good[first.name]) // 2])  # as a full disk or a copy cut short leaves it
+    Image.new("RGB", (8, 8)).save(second)  # decodes, but is not this run's 16 px image
+    with pytest.raises(BenchError, match=r"is corrupt or truncated .*rerun the `bench generate` command"):
+        read_run(run)
+    assert generate(c, progress=False) == run
+    assert {p.name: p.read_bytes() for p in (run / "images").glob("*.png")} == good
+    assert json.loads((run / "timings.json").read_text())[-1]["images"] == 2
+    assert len(read_run(run).rows) == 2

@@ -121,13 +121,16 @@ def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
     """Generate this process's share of the missing images, then merge metadata on rank 0.
 
     The model is loaded only by processes with work (or rank 0 when spec.json is missing), so rerunning a
-    finished run, as `bench evaluate` does, costs a directory scan.
+    finished run, as `bench evaluate` does, costs a directory scan and a CRC check of each PNG.
     """
     from bench.models.pipelines import load_system
 
     started = time.perf_counter()
     if procs.is_main and runfolder.clean_partial(p.run):
         log.info("run %s: removed temporary files of an interrupted writer", p.run.name)
+    if procs.is_main:
+        runfolder.drop_broken(p.run, p.keys, p.spec["size"])
+    procs.barrier()  # broken images are gone before any process lists what is missing
     order = {key: i for i, key in enumerate(p.keys)}
     pending = [k for k in p.keys if not runfolder.is_done(p.run, *k)]
     procs.barrier()  # every process has listed what is missing before anyone writes

@@ -42,10 +42,44 @@ def write_spec(run: Path, spec: dict[str, Any]) -> None:
     paths.write_json(path, {**spec, "spec_hash": spec_hash(spec)})
 
 
-def is_done(run: Path, prompt_id: str, sample: int) -> bool:
-    """True when the image and its record are both on disk."""
-    return (paths.run_item_record(run, prompt_id, sample).exists()
-            and (run / paths.run_image_name(prompt_id, sample)).exists())
+def is_done(run: Path, prompt_id: str, sample: int, size: int | None = None) -> bool:
+    """True when the image and its record are both on disk (and, given `size`, the PNG is intact)."""
+    image = run / paths.run_image_name(prompt_id, sample)
+    if not (paths.run_item_record(run, prompt_id, sample).exists() and image.exists()):
+        return False
+    return size is None or image_problem(image, size) is None
+
+
+def image_problem(path: Path, size: int | None = None) -> str | None:
+    """Why a finished PNG cannot be used (truncated, corrupt, wrong size), or None when it is intact."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            found = img.size
+            # verify() reads every chunk and checks its CRC: a truncated or overwritten file fails here.
+            img.verify()
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, SyntaxError, ValueError) as exc:
+        return f"corrupt or truncated ({exc})"
+    if size is not None and found != (size, size):
+        return f"{found[0]}x{found[1]} pixels, not {size}x{size}"
+    return None
+
+
+def drop_broken(run: Path, keys: list[tuple[str, int]], size: int) -> list[tuple[str, int]]:
+    """Delete finished-looking images that fail image_problem (and their records); return their keys."""
+    broken = []
+    for prompt_id, sample in keys:
+        record = paths.run_item_record(run, prompt_id, sample)
+        image = run / paths.run_image_name(prompt_id, sample)
+        if record.exists() and image.exists() and (problem := image_problem(image, size)):
+            log.warning("run %s: %s is %s; generating it again", run.name, image.name, problem)
+            record.unlink()
+            image.unlink()
+            broken.append((prompt_id, sample))
+    return broken
 
 
 def clean_partial(run: Path) -> int:
