@@ -22,12 +22,15 @@ app = typer.Typer(
 
 
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages.")) -> None:
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages, third-party loading bars and warnings, tracebacks.")) -> None:
     """pea-bench command line."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from bench.quiet import quiet_third_party
+
+    quiet_third_party(verbose)
 
 
 def _register_commands() -> None:

@@ -51,7 +51,7 @@ class EvalConfig:
     mode: str = "clean"  # clean-fid mode: clean, legacy_tensorflow, legacy_pytorch
     refstats: str | None = None  # name of reference statistics for FID, KID and CMMD
     device: str = "auto"  # auto: cuda when available, else cpu
-    copy_to_reports: bool = True
+    copy_to_reports: bool = False  # publish to reports/results (kept out when not comparable; bench.publish)
 
 
 @dataclass(frozen=True)
@@ -368,13 +368,23 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
         results[metric.name], cached = _score_metric(ctx, metric, images_key)
         timings[metric.name] = {"seconds": round(time.perf_counter() - t0, 4), "cached": cached}
         log.info("%s = %s%s", metric.name, results[metric.name]["value"], " (cached)" if cached else "")
+    from bench.publish import merge_metrics, previous_metrics
+
+    # Re-evaluating with some metrics keeps the others' stored values (same images only).
+    results, timings, skipped = merge_metrics(previous_metrics(info.path, images_key, len(info.rows)),
+                                              results, timings, skipped)
     warnings = shared_weight_warnings(ctx)
     for name, result in results.items():
         if result.get("truncated_prompts"):
             warnings.append(f"{name}: {result['truncated_prompts']} of {result['prompts']} prompts were longer "
                             f"than the judge's {result['context_length']} tokens and were truncated")
-    if info.tier == "tiny":
-        warnings.append("tiny offline models: the numbers are honest but meaningless")
+    system = (info.spec.get("model") or {}).get("system") or {}
+    if info.tier == "tiny" and (system.get("base") == "world" or ctx.prompt_set.startswith("world-")):
+        warnings.append("tiny tier: trained toy models measured in their own world; never comparable with real "
+                        "models")
+    elif info.tier == "tiny":
+        warnings.append("tiny random-weight models: the numbers show that the pipeline runs, not how well a "
+                        "method works")
     used_judges = sorted({r["settings"]["judge"]["name"] for r in results.values() if "judge" in r["settings"]})
     refstats = {r["settings"]["refstats"]["file"]: r["settings"]["refstats"] for r in results.values()
                 if "refstats" in r["settings"]}
@@ -386,6 +396,7 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
         "prompt_set": info.prompt_set,
         "lang": info.lang,
         "n_images": len(info.rows),
+        "images_key": images_key,
         "n_prompts": len({r["prompt_id"] for r in info.rows}),
         "metrics": results,
         "skipped": skipped,
@@ -404,8 +415,12 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
         },
     }
     paths.write_json(info.path / paths.RUN_SUMMARY, summary)
-    if cfg.copy_to_reports:
-        paths.write_json(paths.results_dir() / f"{info.id}.json", summary)
+    from bench.publish import is_published, not_published_message, publish_summary
+
+    if cfg.copy_to_reports or is_published(info.id):  # a published result follows its run's re-evaluations
+        problems = publish_summary(summary)
+        if problems:
+            log.warning(not_published_message(info.id, problems))
     return summary
 
 

@@ -30,7 +30,7 @@ def _without_timings(summary: dict) -> dict:
 
 
 def test_evaluate_writes_scores_summary_and_result_copy(world):
-    summary = evaluate_run(world, EvalConfig(refstats="toy"))
+    summary = evaluate_run(world, EvalConfig(refstats="toy", copy_to_reports=True))
     assert set(summary["metrics"]) == {"clip-score", "clip-score-en", "fid", "kid", "cmmd", "culture-accuracy",
                                        "culture-accuracy-en"}
     for name, result in summary["metrics"].items():

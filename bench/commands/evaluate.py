@@ -29,9 +29,9 @@ def _split(value: str | None) -> tuple[str, ...] | None:
 
 
 def evaluate(
-    model: str = typer.Option(None, "--model", help="System to evaluate (bench models lists them)."),
-    prompts: str = typer.Option(None, "--prompts", help="Prompt set (bench prompts list)."),
-    lang: str = typer.Option(None, "--lang", help="Prompt language (ISO 639-1)."),
+    model: str = typer.Option(None, "--model", "-m", help="System(s) to evaluate, comma-separated (bench models)."),
+    prompts: str = typer.Option(None, "--prompts", "-p", help="Prompt set(s), comma-separated (bench prompts list)."),
+    lang: str = typer.Option(None, "--lang", "-l", help="Prompt language(s), comma-separated (ISO 639-1)."),
     run: str = typer.Option(None, "--run", help="Score an existing run folder (path or run id) instead."),
     metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics; default: all that apply."),
     refstats: str = typer.Option(None, "--refstats", help="Reference statistics name for FID/KID/CMMD."),
@@ -50,8 +50,19 @@ def evaluate(
     dtype: str = typer.Option("auto", help="Generation: dtype."),
     limit: int = typer.Option(None, help="Generation: only the first N prompts."),
     list_metrics: bool = typer.Option(False, "--list-metrics", help="List the metrics and exit."),
+    publish: bool = typer.Option(False, "--publish", help="Also publish to reports/results (the leaderboard's "
+                                                          "input) when comparable with what is there."),
 ) -> None:
-    """Generate whatever images are missing, score every image, write scores/ and summary.json."""
+    """Generate whatever images are missing, score every image, write scores/ and summary.json.
+
+    Lists run every applicable cell and end with one table (see also bench run SUITE.toml).
+
+    Examples:
+
+      bench evaluate -m world-pea-zh -p world-general -l zh --samples 1 --steps 20 --scheduler ddim --limit 8
+
+      bench evaluate -m pea-zh,translate-sdxl -p general,culture -l zh,ko --refstats coco-512 --publish
+    """
     from bench.evaluate import EvalConfig, evaluate_run
 
     if list_metrics:
@@ -61,12 +72,20 @@ def evaluate(
             typer.echo(f"{name:22s} {m.direction} needs: {', '.join(m.needs) or '-'}")
         return
     cfg = EvalConfig(metrics=_split(metrics), judge=judge, judge_en=judge_en, extractor=extractor, mode=mode,
-                     refstats=refstats, device=device)
+                     refstats=refstats, device=device, copy_to_reports=publish)
     if cfg.metrics:
         from bench.metrics import get_metric
 
         for name in cfg.metrics:
             get_metric(name)  # did-you-mean before any generation
+    if not run and any("," in (v or "") for v in (model, prompts, lang)):
+        from bench.suite import Suite, print_table, run_suite
+
+        gen = dict(samples=samples, steps=steps, guidance=guidance, size=size, scheduler=scheduler,
+                   batch_size=batch_size, seed=seed, dtype=dtype, limit=limit)
+        suite = Suite.from_lists(_split(model) or (), _split(prompts) or (), _split(lang) or (), gen, cfg, publish)
+        print_table(run_suite(suite, echo=typer.echo))
+        return
     if run:
         from bench import paths
 
@@ -81,6 +100,9 @@ def evaluate(
                                          batch_size=batch_size, seed=seed, dtype=dtype, limit=limit))
     summary = evaluate_run(folder, cfg)
     _print_summary(summary, folder)
+    from bench.commands.publish import report_publication
+
+    report_publication(summary, publish)
 
 
 def _print_summary(summary: dict, folder: Path) -> None:

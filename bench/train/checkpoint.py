@@ -152,7 +152,9 @@ def model_card(config: dict) -> str:
     import json
 
     lines += [json.dumps(training, indent=2, sort_keys=True, ensure_ascii=False), "```", ""]
-    if config.get("tier") == "tiny":
-        lines += ["Built from tiny random-weight models: its numbers are honest but meaningless.", ""]
+    if config.get("base") == "world":  # the toy world's teacher is trained: its numbers measure the method there
+        lines += ["Built on the toy world's trained teacher: its numbers measure the method in that world only.", ""]
+    elif config.get("tier") == "tiny":
+        lines += ["Built from tiny random-weight models: its numbers show that training runs, not how well.", ""]
     lines += ["Load it with `bench.models.pea.PEAConditioner.from_checkpoint(folder)`.", ""]
     return "\n".join(lines)

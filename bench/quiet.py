@@ -1,0 +1,64 @@
+"""Third-party chatter off unless --verbose: loading bars, shard-writing notes, empty-dtype warnings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+# Libraries whose INFO/WARNING lines and tqdm bars are noise in a bench run (our own progress bars stay).
+_LOGGERS = ("transformers", "diffusers", "accelerate", "huggingface_hub", "datasets", "torch.distributed")
+
+
+def quiet_third_party(verbose: bool) -> None:
+    """Silence third-party progress bars and warnings below ERROR unless `verbose`."""
+    if verbose:
+        return
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    for name in _LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    # "Writing model shards" and "Loading pipeline components" are tqdm bars the libraries gate on these.
+    _disable_library_bars()
+    warnings.filterwarnings("ignore", message=r".*float32.*", category=UserWarning)
+    warnings.filterwarnings("ignore", message=r".*empty.*", category=UserWarning)
+
+
+def _disable_library_bars() -> None:
+    """Turn diffusers' tqdm bars off as soon as its logging module loads (it reads no environment variable)."""
+    import importlib.abc
+    import importlib.util
+    import sys
+
+    if "diffusers.utils.logging" in sys.modules:
+        _silence_diffusers(sys.modules["diffusers.utils.logging"])
+        return
+
+    class _AfterLoad(importlib.abc.MetaPathFinder):
+        """Wraps the loader of diffusers.utils.logging so the bars go off once it has run (import stays lazy)."""
+
+        def find_spec(self, name, path, target=None):
+            if name != "diffusers.utils.logging":
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is None or spec.loader is None:
+                return spec
+            run = spec.loader.exec_module
+
+            def exec_module(module):
+                run(module)
+                _silence_diffusers(module)
+
+            spec.loader.exec_module = exec_module
+            return spec
+
+    if not any(isinstance(f, _AfterLoad) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterLoad())
+
+
+def _silence_diffusers(module) -> None:
+    module.disable_progress_bar()
+    module.set_verbosity_error()

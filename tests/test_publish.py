@@ -1,0 +1,90 @@
+"""Re-evaluation merges metrics; publishing to reports/results is explicit and keeps out non-comparable runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from evalkit import make_reference_folder, make_run, write_prompt_set
+
+from bench import paths
+from bench.errors import BenchError
+from bench.evaluate import EvalConfig, evaluate_run
+from bench.publish import publish_run
+from bench.refstats import RefstatsConfig, build_refstats
+
+
+@pytest.fixture
+def world(bench_home, tmp_path, monkeypatch):
+    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(write_prompt_set(tmp_path / "prompts")))
+    monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
+    run = make_run(tmp_path / "runs", n_prompts=3, samples=2)
+    refs = make_reference_folder(tmp_path / "refs", n=8)
+    build_refstats(RefstatsConfig("toy", str(refs), extractor="tiny-inception", judge="tiny-clip"))
+    return run
+
+
+def test_reevaluating_a_subset_keeps_the_other_metrics_in_summary_and_published_copy(world):
+    full = evaluate_run(world, EvalConfig(refstats="toy", copy_to_reports=True))
+    assert {"kid", "cmmd", "culture-accuracy", "fid", "clip-score"} <= set(full["metrics"])
+    published = paths.results_dir() / f"{world.name}.json"
+    # The README's re-evaluation: two metrics, and a different judge for CLIP score.
+    again = evaluate_run(world, EvalConfig(metrics=("clip-score", "fid"), refstats="toy", judge="tiny-clip"))
+    assert set(again["metrics"]) == set(full["metrics"])
+    for name in ("kid", "cmmd", "culture-accuracy", "culture-accuracy-en", "clip-score-en"):
+        assert again["metrics"][name] == full["metrics"][name]  # stored values stay
+        assert again["timings"]["metrics"][name]["kept"] is True
+    assert again["metrics"]["clip-score"]["judge"] == "tiny-clip" != full["metrics"]["clip-score"]["judge"]
+    assert again["metrics"]["clip-score"]["value"] != full["metrics"]["clip-score"]["value"]  # recomputed
+    assert again["metrics"]["fid"] == full["metrics"]["fid"]
+    assert paths.read_json(world / "summary.json") == json.loads(json.dumps(again))
+    assert paths.read_json(published) == json.loads(json.dumps(again))  # the published copy follows
+    assert not again["skipped"]
+
+
+def test_other_images_drop_the_stored_metrics(world):
+    evaluate_run(world, EvalConfig(refstats="toy"))
+    rows = (world / "metadata.jsonl").read_text(encoding="utf-8").splitlines()
+    (world / "metadata.jsonl").write_text("\n".join(rows[:-1]) + "\n", encoding="utf-8")  # one image fewer
+    again = evaluate_run(world, EvalConfig(metrics=("clip-score",)))
+    assert set(again["metrics"]) == {"clip-score"} and again["n_images"] == 5
+
+
+def test_evaluation_is_not_published_unless_asked(world):
+    evaluate_run(world, EvalConfig(metrics=("clip-score",)))
+    assert not (paths.results_dir() / f"{world.name}.json").exists()
+    path, problems = publish_run(world)
+    assert problems == [] and path.is_file() and paths.read_json(path)["run_id"] == world.name
+
+
+def test_a_run_with_other_settings_is_kept_out_with_reasons(world, tmp_path):
+    evaluate_run(world, EvalConfig(metrics=("clip-score",), copy_to_reports=True))
+    scratch = make_run(tmp_path / "runs", run_id="tiny-sys-culture-zh-limit", n_prompts=2, samples=1,
+                       spec_extra={"prompts": {"name": "culture", "version": "1", "limit": 2}, "steps": 2})
+    evaluate_run(scratch, EvalConfig(metrics=("clip-score",), copy_to_reports=True))
+    assert not (paths.results_dir() / f"{scratch.name}.json").exists()
+    path, problems = publish_run(scratch)
+    assert not path.exists()
+    assert any(p.startswith("--limit 2 where the 1 published culture results use None") for p in problems)
+    assert any(p.startswith("--samples 1 ") for p in problems) and any(p.startswith("--steps 2 ") for p in problems)
+
+
+def test_cli_publish_and_evaluate_messages(world, monkeypatch, capsys):
+    import sys
+
+    from bench import cli
+
+    def bench(*args):
+        monkeypatch.setattr(sys, "argv", ["bench", *args])
+        with pytest.raises(SystemExit) as exit_:
+            cli.main()
+        return exit_.value.code, capsys.readouterr()
+
+    code, out = bench("evaluate", "--run", str(world), "--metrics", "clip-score")
+    assert code == 0 and f"bench publish {world.name}" in out.out
+    code, out = bench("publish", str(world))
+    assert code == 0 and "published" in out.out
+    code, out = bench("publish", str(world.parent / "nope"))
+    assert code == 2 and out.err.startswith("error: ") and "does not exist" in out.err
+    with pytest.raises(BenchError):
+        publish_run(world.parent / "nope")
