@@ -201,6 +201,12 @@ def run_image_name(prompt_id: str, sample: int) -> str:
     return f"images/{safe_id(prompt_id, what='prompt id')}_{int(sample)}.png"
 
 
+def run_image_prompt_ids(run: Path, sample: int = 0) -> set[str]:
+    """Prompt ids that have an image of `sample` in a run folder (read back from the file names)."""
+    suffix = f"_{int(sample)}.png"
+    return {p.name[:-len(suffix)] for p in (Path(run) / "images").glob(f"*{suffix}")}
+
+
 def run_item_record(run: Path, prompt_id: str, sample: int) -> Path:
     """Per-image metadata written next to the run as each image finishes (merged into metadata.jsonl)."""
     return Path(run) / ".items" / f"{safe_id(prompt_id, what='prompt id')}_{int(sample)}.json"
@@ -220,6 +226,12 @@ def corpus_dir(name: str) -> Path:
 def corpus_shard_path(name: str, index: int) -> Path:
     """Parquet shard `index` of a corpus (its rows come from source chunk `index`)."""
     return corpus_dir(name) / "data" / f"part-{index:05d}.parquet"
+
+
+def corpus_shard_temps(name: str, index: int) -> list[Path]:
+    """Temporary files a killed writer of shard `index` (or of its stats file) left behind."""
+    shard, stats = corpus_shard_path(name, index), corpus_shard_stats_path(name, index)
+    return sorted([*shard.parent.glob(f".{shard.name}.*.tmp"), *stats.parent.glob(f".{stats.name}.*.tmp")])
 
 
 def corpus_shard_stats_path(name: str, index: int) -> Path:
@@ -278,6 +290,11 @@ def grids_dir() -> Path:
     return reports_dir() / "grids"
 
 
+def grid_path(tier: str, prompt_set: str, lang: str) -> Path:
+    """The image grid of one tier, prompt set and language: grids/<tier>-<set>-<lang>.png."""
+    return grids_dir() / f"{safe_id(tier)}-{safe_id(prompt_set)}-{safe_id(lang)}.png"
+
+
 def checkpoint_dir(name: str) -> Path:
     """A training run's folder: the latest good adapter at the top, numbered step checkpoints below."""
     return child(checkpoints_dir(), name, what="checkpoint name")
@@ -285,4 +302,48 @@ def checkpoint_dir(name: str) -> Path:
 
 def checkpoint_step_dir(name: str, step: int) -> Path:
     """The checkpoint a training run wrote at `step` (complete, or absent)."""
-    return checkpoint_dir(name) / "steps" / f"step-{step:08d}"
+    return checkpoint_step_path(checkpoint_dir(name), step)
+
+
+# Checkpoint layout: checkpoints/<name>/{adapter.safetensors, config.json, state.pt, README.md, log.jsonl, .lock}
+# mirror the newest of steps/step-NNNNNNNN/; a step is written as steps/.step-N.<random>/ and renamed.
+def checkpoint_step_path(run: Path, step: int) -> Path:
+    """steps/step-NNNNNNNN/ of a run folder."""
+    return Path(run) / "steps" / f"step-{int(step):08d}"
+
+
+def checkpoint_step_paths(run: Path) -> list[Path]:
+    """Every steps/step-*/ folder of a run folder (complete or not), oldest first."""
+    folder = Path(run) / "steps"
+    return sorted(folder.glob("step-*")) if folder.is_dir() else []
+
+
+def checkpoint_step_temp_prefix(step: int) -> str:
+    """Name prefix of the temporary folder a step checkpoint is written into before its rename."""
+    return f".step-{int(step)}."
+
+
+def checkpoint_step_temps(run: Path) -> list[Path]:
+    """Temporary step folders a killed save left behind."""
+    folder = Path(run) / "steps"
+    return sorted(folder.glob(".step-*")) if folder.is_dir() else []
+
+
+def checkpoint_log_path(run: Path) -> Path:
+    """The training log of a run: one JSON row per logged step."""
+    return Path(run) / "log.jsonl"
+
+
+def checkpoint_lock(run: Path) -> Path:
+    """The lock that keeps two trainings from writing one run folder."""
+    return Path(run) / ".lock"
+
+
+def frozen_cache_dir(kind: str, key: str) -> Path:
+    """One cache of frozen per-row tensors: cache/<kind>/<key>/ (key hashes what decides the values)."""
+    return child(cache_dir(kind), key, what="cache key")
+
+
+def frozen_cache_shard(folder: Path, index: int) -> Path:
+    """Shard `index` of a frozen cache: shard-NNNNN.safetensors."""
+    return Path(folder) / f"shard-{int(index):05d}.safetensors"

@@ -227,7 +227,7 @@ def write_grids(entries: list[Entry], n_prompts: int = GRID_PROMPTS) -> list[Pat
             continue
         shared = None
         for _, run in runs:
-            ids = {p.name.rsplit("_", 1)[0] for p in (run / "images").glob("*_0.png")}
+            ids = paths.run_image_prompt_ids(run, sample=0)
             shared = ids if shared is None else shared & ids
         prompts = sorted(shared or ())[:n_prompts]
         if not prompts:
@@ -238,9 +238,9 @@ def write_grids(entries: list[Entry], n_prompts: int = GRID_PROMPTS) -> list[Pat
         for r, (system, run) in enumerate(runs):
             draw.text((4, r * cell + cell // 2), system[:24], fill="black")
             for c, pid in enumerate(prompts):
-                with Image.open(run / "images" / f"{pid}_0.png") as img:
+                with Image.open(run / paths.run_image_name(pid, 0)) as img:
                     grid.paste(img.convert("RGB").resize((cell, cell)), (label_w + c * cell, r * cell))
-        out = paths.grids_dir() / f"{paths.safe_id(tier)}-{paths.safe_id(set_name)}-{paths.safe_id(lang)}.png"
+        out = paths.grid_path(tier, set_name, lang)
         paths.atomic_write(out, lambda tmp, g=grid: g.save(tmp, format="PNG"))
         written.append(out)
     return written

@@ -134,7 +134,7 @@ def test_cached_and_uncached_runs_give_the_same_losses(tmp_path, bench_home):
 
 
 def test_frozen_cache_shards_resume_and_rebuild_only_what_changed(bench_home):
-    from bench.train.data import FrozenCache
+    from bench.train.frozen import FrozenCache
 
     calls = []
 

@@ -211,6 +211,8 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
             if index % world != rank:
                 bar.advance(task, chunk.height)
                 continue
+            for stale in paths.corpus_shard_temps(name, index):  # a killed writer's half-written file
+                stale.unlink(missing_ok=True)
             if paths.corpus_shard_stats_path(name, index).exists():
                 skipped += 1
                 bar.advance(task, chunk.height)

@@ -22,12 +22,22 @@ CARD = "README.md"
 _COMPLETE = ".complete"
 
 
-def save_adapter_weights(adapter: Any, path: Path) -> None:
-    """Write the adapter's weights (float32, contiguous) as safetensors, atomically."""
+def save_adapter_weights(adapter: Any, path: Path, step: int | None = None) -> None:
+    """Write the adapter's weights (float32, contiguous) as safetensors, atomically; the step goes in its metadata."""
     from safetensors.torch import save_file
 
     state = {k: v.detach().float().contiguous().cpu() for k, v in adapter.state_dict().items()}
-    paths.atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata={"format": FORMAT}))
+    meta = {"format": FORMAT, **({"step": str(step)} if step is not None else {})}
+    paths.atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=meta))
+
+
+def weights_step(path: Path) -> int | None:
+    """The training step recorded in an adapter.safetensors file (None when it records none)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as fh:
+        step = (fh.metadata() or {}).get("step")
+    return int(step) if step is not None else None
 
 
 def load_adapter(folder: Path):
@@ -37,6 +47,10 @@ def load_adapter(folder: Path):
     from bench.models.adapter import PEAAdapter
 
     config = read_config(folder)
+    step = weights_step(Path(folder) / WEIGHTS)
+    if step is not None and step != config["step"]:
+        raise BenchError(f"{folder}: {WEIGHTS} is from step {step} but {CONFIG} from step {config['step']} "
+                         f"(an interrupted save); run the same bench train command with --resume to repair it")
     arch = config["adapter"]
     adapter = PEAAdapter(arch["in_dim"], arch["hidden_dim"], arch["out_dim"], arch.get("context_dim"))
     state = load_file(str(Path(folder) / WEIGHTS))
@@ -64,11 +78,11 @@ def write_checkpoint(run_dir: Path, step: int, adapter: Any, config: dict, state
     """Write steps/step-N/ completely (then rename into place), mirror it at the top, prune old ones."""
     import torch
 
-    final = run_dir / "steps" / f"step-{step:08d}"
+    final = paths.checkpoint_step_path(run_dir, step)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".step-{step}.", dir=final.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=paths.checkpoint_step_temp_prefix(step), dir=final.parent))
     try:
-        save_adapter_weights(adapter, tmp / WEIGHTS)
+        save_adapter_weights(adapter, tmp / WEIGHTS, step=step)
         paths.write_json(tmp / CONFIG, config)
         paths.write_text(tmp / CARD, model_card(config))
         paths.atomic_write(tmp / STATE, lambda t: torch.save(state, t))
@@ -77,20 +91,61 @@ def write_checkpoint(run_dir: Path, step: int, adapter: Any, config: dict, state
         os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    # The top level is what consumers load; config.json goes last so it names weights already in place.
-    for name in (WEIGHTS, STATE, CARD, CONFIG):
-        paths.atomic_write(run_dir / name, lambda t, n=name: shutil.copyfile(final / n, t))
+    mirror_top_level(run_dir, final)
     for old in complete_steps(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
 
 
+def mirror_top_level(run_dir: Path, step_dir: Path) -> list[str]:
+    """Make the run folder's top-level files byte copies of one step's; returns the names that were replaced.
+
+    Each file is replaced atomically, config.json last so that it names weights already in place. A kill
+    between two files leaves a mixed top level; calling this again (resume does) repairs it, and
+    load_adapter refuses weights whose recorded step differs from config.json's in the meantime.
+    """
+    import filecmp
+
+    replaced = []
+    for name in (WEIGHTS, STATE, CARD, CONFIG):
+        source, target = step_dir / name, Path(run_dir) / name
+        if target.is_file() and filecmp.cmp(source, target, shallow=False):
+            continue
+        paths.atomic_write(target, lambda t, s=source: shutil.copyfile(s, t))
+        replaced.append(name)
+    return replaced
+
+
+def clean_leftovers(run_dir: Path) -> list[Path]:
+    """Delete what a killed writer left in a run folder: half-written step folders and temporary files."""
+    run_dir = Path(run_dir)
+    stale = [*paths.checkpoint_step_temps(run_dir), *run_dir.glob(".*.tmp")]
+    for path in stale:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    if stale:
+        log.info("removed %d leftover(s) of an interrupted save in %s", len(stale), run_dir)
+    return stale
+
+
+def repair(run_dir: Path) -> list[str]:
+    """Clean leftovers and make the top level match the newest complete step; returns the files replaced."""
+    clean_leftovers(run_dir)
+    steps = complete_steps(run_dir)
+    if not steps:
+        return []
+    replaced = mirror_top_level(run_dir, steps[-1])
+    if replaced:
+        log.warning("%s: the top level did not match step checkpoint %s (an interrupted save); restored %s",
+                    run_dir, steps[-1].name, ", ".join(replaced))
+    return replaced
+
+
 def complete_steps(run_dir: Path) -> list[Path]:
     """Complete step checkpoints of a run, oldest first."""
-    folder = Path(run_dir) / "steps"
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.glob("step-*") if (p / _COMPLETE).exists())
+    return [p for p in paths.checkpoint_step_paths(run_dir) if (p / _COMPLETE).exists()]
 
 
 def read_state(folder: Path) -> dict:
@@ -158,3 +213,42 @@ def model_card(config: dict) -> str:
         lines += ["Built from tiny random-weight models: its numbers show that training runs, not how well.", ""]
     lines += ["Load it with `bench.models.pea.PEAConditioner.from_checkpoint(folder)`.", ""]
     return "\n".join(lines)
+
+
+def training_state(step: int, run_hash: str, optimizer: Any, lr_schedule: Any) -> dict:
+    """What a resume needs besides the weights: optimizer, LR schedule and RNG states, the step, the run hash."""
+    import torch
+
+    state = {"step": step, "run_hash": run_hash, "optimizer": optimizer.state_dict(),
+             "lr_schedule": lr_schedule.state_dict(), "torch_rng": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore(folder: Path, run_hash: str, adapter: Any, optimizer: Any, lr_schedule: Any) -> tuple[int, dict]:
+    """Load one step checkpoint into the adapter, optimizer, schedule and RNGs; returns (step, its losses)."""
+    import torch
+    from safetensors.torch import load_file
+
+    state = read_state(folder)
+    if state["run_hash"] != run_hash:
+        raise BenchError(f"{folder} was trained with a different config (run hash {state['run_hash']} != "
+                         f"{run_hash}); use another --name or the same settings")
+    adapter.load_state_dict(load_file(str(Path(folder) / WEIGHTS)))
+    optimizer.load_state_dict(state["optimizer"])
+    lr_schedule.load_state_dict(state["lr_schedule"])
+    torch.set_rng_state(state["torch_rng"])
+    if "cuda_rng" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return int(state["step"]), paths.read_json(Path(folder) / CONFIG).get("losses", {})
+
+
+def read_log(path: Path, upto: int) -> list[dict]:
+    """Log rows up to step `upto` (a resumed run rewrites what came after its checkpoint)."""
+    import json
+
+    if not Path(path).exists() or upto == 0:
+        return []
+    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if r.get("step", 0) <= upto]

@@ -1,4 +1,4 @@
-"""Training pairs from a corpus folder, their images, and the cache of frozen embeddings and latents."""
+"""Training pairs from a corpus folder: rows, readable images, held-out split and pixels."""
 
 from __future__ import annotations
 
@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from bench import paths
-from bench.config import stable_hash
 from bench.errors import BenchError
 
 log = logging.getLogger(__name__)
 
 FETCHED = "fetched.parquet"  # written by `bench fetch-images`: id, url, path, status, error
 IMAGES_DIR = "images"  # where `bench fetch-images` puts downloaded shards, inside the corpus folder
-CACHE_FORMAT = 1  # bump when what a cache file holds changes
 
 
 def find_corpus(corpus: str | Path) -> Path:
@@ -219,63 +217,3 @@ def split_ids(ids: list[str], parallel: list[bool], val_rows: int, seed: int) ->
     if val_rows and not held:
         log.warning("too few parallel rows (%d) to hold %d out for validation", len(candidates), val_rows)
     return [i for i in range(len(ids)) if i not in held], sorted(held)
-
-
-class FrozenCache:
-    """Frozen per-row tensors (text embeddings, latent moments) in shards on disk, read row by row via mmap.
-
-    cache_dir(kind)/<key>/shard-NNNNN.safetensors holds rows [N*shard_rows, (N+1)*shard_rows); each shard is
-    written whole and atomically, so a killed build resumes at the first missing shard, and memory stays at
-    one shard however large the corpus is.
-    """
-
-    def __init__(self, folder: Path, rows: int, shard_rows: int) -> None:
-        from safetensors import safe_open
-
-        self.folder, self.rows, self.shard_rows = folder, rows, shard_rows
-        self.handles = [safe_open(str(f), framework="pt") for f in self._shards()]
-        self.names = list(self.handles[0].keys()) if self.handles else []  # noqa: SIM118
-
-    def _shards(self) -> list[Path]:
-        return [self.folder / f"shard-{n:05d}.safetensors" for n in range(-(-self.rows // self.shard_rows))]
-
-    def take(self, index: list[int]) -> dict[str, Any]:
-        """Rows `index` of every tensor, stacked in that order."""
-        import torch
-
-        out: dict[str, list] = {name: [] for name in self.names}
-        for i in index:
-            handle, offset = self.handles[i // self.shard_rows], i % self.shard_rows
-            for name in self.names:
-                out[name].append(handle.get_slice(name)[offset:offset + 1])
-        return {name: torch.cat(parts) for name, parts in out.items()}
-
-    @staticmethod
-    def key(kind: str, **parts: Any) -> str:
-        """The cache folder's name: every input that decides the cached values, hashed."""
-        return f"{kind}-{stable_hash({'format': CACHE_FORMAT, 'kind': kind, **parts}, length=16)}"
-
-    @classmethod
-    def load_or_build(cls, kind: str, key: str, ids: list[str], build: Callable[[list[int]], dict[str, Any]],
-                      shard_rows: int = 1024) -> FrozenCache:
-        """Open cache_dir(kind)/<key>/, computing build(row indices) for each shard that is missing or stale."""
-        from safetensors import safe_open
-        from safetensors.torch import save_file
-
-        folder = paths.cache_dir(kind) / key
-        cache = cls.__new__(cls)
-        cache.folder, cache.rows, cache.shard_rows = folder, len(ids), shard_rows
-        built = 0
-        for n, path in enumerate(cache._shards()):
-            rows = list(range(n * shard_rows, min(len(ids), (n + 1) * shard_rows)))
-            ids_hash = stable_hash([ids[i] for i in rows], length=16)
-            if path.exists():
-                with safe_open(str(path), framework="pt") as fh:
-                    if (fh.metadata() or {}).get("ids_hash") == ids_hash:
-                        continue
-            tensors = {k: v.contiguous().cpu() for k, v in build(rows).items()}
-            meta = {"ids_hash": ids_hash, "first_id": ids[rows[0]], "rows": str(len(rows))}
-            paths.atomic_write(path, lambda tmp, t=tensors, m=meta: save_file(t, str(tmp), metadata=m))
-            built += len(rows)
-        log.info("%s cache %s: %d rows computed, %d reused", kind, key, built, len(ids) - built)
-        return cls(folder, len(ids), shard_rows)

@@ -1,129 +1,39 @@
-"""PEA knowledge distillation: the frozen UNet with English text teaches itself with native text + adapter."""
+"""PEA knowledge distillation: the frozen UNet with English text teaches itself with native text + adapter.
+
+The training loop and its setup; the losses (losses.py), frozen inputs (frozen.py), checkpoints (checkpoint.py),
+the schedule (schedule.py) and the config (config.py) live beside it.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
+import hashlib
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import paths
-from bench.config import config_hash, to_jsonable
+from bench.config import to_jsonable
 from bench.errors import BenchError
+from bench.train import checkpoint, losses
+from bench.train.config import TrainConfig
+from bench.train.frozen import FrozenInputs, model_key
+from bench.train.hooks import FeatureTap, feature_modules
+from bench.train.schedule import build_schedule
+
+__all__ = ["Diverged", "FeatureTap", "TrainConfig", "Trainer", "feature_modules", "train"]
 
 log = logging.getLogger(__name__)
-
-# Fields that do not change the trained weights: a run may be resumed with different values.
-NOT_IN_HASH = ("name", "resume", "stop_after", "save_every", "val_every", "keep_checkpoints", "cache",
-               "log_every")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that decides a PEA training run (PAPER.md defaults; every switch is recorded)."""
-
-    lang: str
-    base: str  # registered base name (bench.models.bases)
-    encoder: str  # registered student encoder name (bench.models.encoders)
-    corpus: str  # corpora/<name> folder or a corpus name
-    name: str | None = None  # checkpoint folder name; default pea-<lang>-<base>-<encoder>-<hash>
-    steps: int = 1000
-    batch_size: int = 4  # per micro-batch and process
-    grad_accum: int = 1
-    lr: float = 1e-5
-    weight_decay: float = 0.1
-    warmup_steps: int = 100
-    lr_power: float = 1.0  # polynomial decay after warm-up
-    lr_end: float = 0.0
-    max_grad_norm: float = 1.0
-    hidden_dim: int | None = None  # default: the paper's width for this encoder and base
-    kd_output: bool = True  # MSE between student and teacher noise predictions
-    kd_features: bool = True  # + feature_weight x sum of MSEs at every down, mid and up block output
-    feature_weight: float = 0.1
-    kd_text_weight: float = 0.0  # > 0 adds MSE(adapter output, teacher text embeddings): the ablation's text KD
-    hybrid: bool = True  # native-only rows get the ordinary denoising loss (else they are skipped)
-    cfg_dropout: float = 0.1  # one mask: teacher gets "" in English, student "" in the native language
-    noise_offset: float = 0.5  # the public code's value
-    resolution: int | None = None  # default: the base's resolution
-    seed: int = 0
-    mixed_precision: str = "fp16"  # on GPU; the CPU always trains in float32
-    gradient_checkpointing: bool = False
-    cache: bool = True  # compute frozen embeddings and latents once and reuse them
-    val_rows: int = 8  # held-out parallel rows for the validation loss
-    val_every: int = 100
-    save_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 1
-    init_adapter: str | None = None  # start from a checkpoint folder or released pytorch_model.bin
-    stop_after: int | None = None  # stop (with a checkpoint) after this many steps: time-boxed runs, tests
-    resume: bool = False
-    limit_rows: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "grad_accum"):
-            if getattr(self, name) < 1:
-                raise BenchError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if not 0.0 <= self.cfg_dropout < 1.0:
-            raise BenchError(f"cfg dropout must be in [0, 1), got {self.cfg_dropout}")
-        if not (self.kd_output or self.kd_features or self.kd_text_weight > 0 or self.hybrid):
-            raise BenchError("nothing to train: output, feature and text distillation and hybrid are all off")
-        if self.lr <= 0:
-            raise BenchError(f"learning rate must be positive, got {self.lr}")
-        if self.mixed_precision not in ("no", "fp16", "bf16"):
-            raise BenchError(f"mixed precision must be no, fp16 or bf16, got {self.mixed_precision!r}")
-
-    @property
-    def run_hash(self) -> str:
-        """Hash of the fields that decide the weights."""
-        return config_hash(self, exclude=NOT_IN_HASH)
-
-    def run_name(self) -> str:
-        return self.name or f"pea-{self.lang}-{self.base}-{self.encoder}-{self.run_hash[:8]}"
 
 
 class Diverged(BenchError):
     """The loss became NaN or infinite."""
 
 
-def feature_modules(unet: Any) -> list[Any]:
-    """The blocks whose outputs the feature loss compares: every down block, the mid block, every up block."""
-    return [*unet.down_blocks, unet.mid_block, *unet.up_blocks]
-
-
-class FeatureTap:
-    """Forward hooks that record each block's output (a down block's first output) while enabled."""
-
-    def __init__(self, modules: list[Any]) -> None:
-        self.outputs: list[Any] = []
-        self.enabled = False
-        self.handles = [m.register_forward_hook(self._hook) for m in modules]
-
-    def _hook(self, _module, _inputs, output) -> None:
-        if self.enabled:
-            self.outputs.append(output[0] if isinstance(output, tuple) else output)
-
-    def run(self, fn, *args, **kwargs):
-        """Call fn with recording on; returns (fn's result, recorded outputs)."""
-        self.outputs, self.enabled = [], True
-        try:
-            result = fn(*args, **kwargs)
-        finally:
-            self.enabled = False
-        return result, self.outputs
-
-    def remove(self) -> None:
-        for handle in self.handles:
-            handle.remove()
-
-
 def _step_generator(seed: int, step: int, micro: int, what: str):
     """Randomness of one micro-batch, derived from (seed, step, micro): a resumed run draws the same."""
-    import hashlib
-
     import torch
 
     digest = hashlib.sha256(f"{seed}:{step}:{micro}:{what}".encode()).digest()
@@ -201,11 +111,8 @@ class Trainer:
             adapter = self._init_from(adapter, Path(cfg.init_adapter))
         self.adapter = adapter.to(device)
         self.optimizer = torch.optim.AdamW(self.adapter.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        from diffusers.optimization import get_polynomial_decay_schedule_with_warmup
-
-        self.lr_schedule = get_polynomial_decay_schedule_with_warmup(
-            self.optimizer, num_warmup_steps=cfg.warmup_steps, num_training_steps=cfg.steps,
-            lr_end=cfg.lr_end, power=cfg.lr_power)
+        self.lr_schedule = build_schedule(self.optimizer, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.lr_power,
+                                          cfg.lr_end)
         self.adapter, self.optimizer = self.accelerator.prepare(self.adapter, self.optimizer)
         self.tap = FeatureTap(feature_modules(self.unet))
 
@@ -219,8 +126,10 @@ class Trainer:
         if probe.shape[-1] != self._raw_adapter().in_dim:
             raise BenchError(f"encoder '{cfg.encoder}' gives {probe.shape[-1]}-d states but the adapter takes "
                              f"{self._raw_adapter().in_dim}-d inputs")
-        with self.accelerator.main_process_first():  # the others then read what it cached
-            self.cached = self._build_cache() if cfg.cache else None
+        self.frozen = FrozenInputs(self.pairs, self.student, self.teacher, self.vae, self.resolution, device)
+        if cfg.cache:
+            with self.accelerator.main_process_first():  # the others then read what it cached
+                self._build_cache()
 
     def _load_frozen(self, device) -> None:
         """The base's UNet, VAE, noise schedule and English encoders, and the student encoder, all frozen."""
@@ -278,71 +187,19 @@ class Trainer:
         return released
 
     # ---------------------------------------------------------------- frozen inputs
-    def _encode_rows(self, idx: list[int]) -> dict[str, Any]:
-        """Student states, teacher context/pooled and latent moments for rows `idx`, computed now."""
-
-
-        texts = [self.pairs.text[i] for i in idx]
-        states, _ = self.student.encode(texts)
-        out = {"student": states}
-        en = [self.pairs.text_en[i] or "" for i in idx]
-        ctx, pooled = self.teacher.encode(en)
-        out["teacher"] = ctx
-        if pooled is not None:
-            out["teacher_pooled"] = pooled
-        return {**out, **self._encode_rows_latents(idx)}
-
-    def _build_cache(self) -> list[Any]:
-        """Compute every row's frozen inputs once (batched), keyed by model ids and corpus hash."""
-        import torch
-
-        from bench.train.data import FrozenCache
-
+    def _build_cache(self) -> None:
+        """Cache every row's frozen inputs, keyed by the models, the corpus content and the row selection."""
         common = {"corpus": self.corpus_info["content_hash"], "lang": self.cfg.lang,
                   "limit": self.cfg.limit_rows, "hybrid": self.cfg.hybrid}
-        ids = self.pairs.ids
-
-        def batched(fn):
-            def build(rows: list[int]) -> dict[str, Any]:
-                parts = [fn(rows[i:i + 16]) for i in range(0, len(rows), 16)]
-                return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
-            return build
-
-        def student_part(ix):
-            return {"student": self.student.encode([self.pairs.text[i] for i in ix])[0]}
-
-        def teacher_part(ix):
-            ctx, pooled = self.teacher.encode([self.pairs.text_en[i] or "" for i in ix])
-            return {"teacher": ctx, **({"teacher_pooled": pooled} if pooled is not None else {})}
-
-        return [
-            FrozenCache.load_or_build("text-embeddings", FrozenCache.key(
-                "student", model=_model_key(self.spec.model_id), max_length=self.spec.max_length, **common), ids,
-                batched(student_part)),
-            FrozenCache.load_or_build("text-embeddings", FrozenCache.key(
-                "teacher", model=_model_key(self.base.model_id), dtype=str(self.weight_dtype), **common), ids,
-                batched(teacher_part)),
-            FrozenCache.load_or_build("latents", FrozenCache.key(
-                "latents", model=_model_key(self.base.model_id), resolution=self.resolution, **common), ids,
-                batched(self._encode_rows_latents)),
-        ]
-
-    def _encode_rows_latents(self, idx: list[int]) -> dict[str, Any]:
-        import torch
-
-        from bench.train.data import to_pixels
-
-        pixels = to_pixels([self.pairs.image(i) for i in idx], self.resolution).to(self.accelerator.device)
-        with torch.no_grad():
-            dist = self.vae.encode(pixels).latent_dist
-        return {"latent_mean": dist.mean.float(), "latent_std": dist.std.float()}
+        self.frozen.build_cache(
+            common,
+            student_key={"model": model_key(self.spec.model_id), "max_length": self.spec.max_length},
+            teacher_key={"model": model_key(self.base.model_id), "dtype": str(self.weight_dtype)},
+            latent_key={"model": model_key(self.base.model_id), "resolution": self.resolution})
 
     def _inputs(self, idx: list[int]) -> dict[str, Any]:
         """Frozen inputs for rows idx: from the cache, or computed on the spot (same values either way)."""
-        device = self.accelerator.device
-        if self.cached is None:
-            return self._encode_rows(idx)
-        return {k: v.to(device) for cache in self.cached for k, v in cache.take(idx).items()}
+        return self.frozen.take(idx)
 
     # ---------------------------------------------------------------- the loss
     def _time_ids(self, batch: int):
@@ -364,68 +221,56 @@ class Trainer:
         training=False is the validation measure: no CFG dropout, noise-prediction MSE only.
         """
         import torch
-        import torch.nn.functional as F
 
         cfg, device = self.cfg, self.accelerator.device
         x = self._inputs(idx)
         b = len(idx)
-        sf = self.vae.config.scaling_factor
-        mean, std = x["latent_mean"], x["latent_std"]
-        latents = (mean + std * torch.randn(mean.shape, generator=gen).to(device)) * sf
-        noise = torch.randn(latents.shape, generator=gen).to(device)
-        if cfg.noise_offset:
-            noise = noise + cfg.noise_offset * torch.randn((b, latents.shape[1], 1, 1), generator=gen).to(device)
+        # The draws, in a fixed order from the step's generator: latents, noise, timesteps, dropout.
+        latents = losses.sample_latents(x["latent_mean"], x["latent_std"], self.vae.config.scaling_factor, gen)
+        noise = losses.offset_noise(latents.shape, cfg.noise_offset, gen).to(device)
         t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (b,), generator=gen).to(device)
         noisy = self.noise_scheduler.add_noise(latents, noise, t)
-        drop = (torch.rand(b, generator=gen) < cfg.cfg_dropout).to(device) if training else torch.zeros(
+        drop = losses.dropout_mask(b, cfg.cfg_dropout, gen).to(device) if training else torch.zeros(
             b, dtype=torch.bool, device=device)
         kd_output, kd_features = (cfg.kd_output, cfg.kd_features) if training else (True, False)
+        kd_text = cfg.kd_text_weight > 0 and training
 
-        keep = (~drop).view(b, 1, 1)
-        states = torch.where(keep, x["student"], self.empty_student.to(device))
+        keep = ~drop
+        states = losses.replace_rows(keep, x["student"], self.empty_student)
         with self.accelerator.autocast():
             context, pooled = self.adapter(states)
             student_out, student_feats = self.tap.run(self._unet, noisy, t, context, pooled)
         student_out = student_out.float()
 
         parallel = torch.tensor([self.pairs.text_en[i] is not None for i in idx], device=device)
-        parts = {"kd_output": 0.0, "kd_features": 0.0, "kd_text": 0.0, "denoise": 0.0}
-        total = torch.zeros((), device=device)
-        kd_text = cfg.kd_text_weight > 0 and training
+        native = ~parallel
+        terms: dict[str, Any] = {}
         if parallel.any() and (kd_output or kd_features or kd_text):
             p = parallel
-            share = p.float().mean()
-            t_ctx = torch.where(keep, x["teacher"], self.empty_teacher[0].to(device))[p]
-            t_pool = None
-            if self.base.is_sdxl:
-                t_pool = torch.where(keep.view(b, 1), x["teacher_pooled"], self.empty_teacher[1].to(device))[p]
+            t_ctx = losses.replace_rows(keep, x["teacher"], self.empty_teacher[0])[p]
+            t_pool = losses.replace_rows(keep, x["teacher_pooled"], self.empty_teacher[1])[p] \
+                if self.base.is_sdxl else None
             if kd_text:  # the ablation's text-encoder KD: the adapter's output against the teacher's embeddings
-                text = F.mse_loss(context[p].float(), t_ctx.float())
-                if t_pool is not None:
-                    text = text + F.mse_loss(pooled[p].float(), t_pool.float())
-                total = total + share * cfg.kd_text_weight * text
-                parts["kd_text"] = text.item()
-        if parallel.any() and (kd_output or kd_features):
-            with torch.no_grad(), self.accelerator.autocast():
-                teacher_out, teacher_feats = self.tap.run(self._unet, noisy[p], t[p], t_ctx, t_pool)
-            if kd_output:
-                kd = F.mse_loss(student_out[p], teacher_out.float())
-                total = total + share * kd
-                parts["kd_output"] = kd.item()
-            if kd_features:
-                feat = sum(F.mse_loss(s[p].float(), tt.float()) for s, tt in zip(student_feats, teacher_feats,
-                                                                                   strict=True))
-                total = total + share * cfg.feature_weight * feat
-                parts["kd_features"] = feat.item()
-        native = ~parallel
+                terms["kd_text"] = losses.text_loss(context[p], t_ctx, pooled[p] if t_pool is not None else None,
+                                                    t_pool)
+            if kd_output or kd_features:
+                with torch.no_grad(), self.accelerator.autocast():
+                    teacher_out, teacher_feats = self.tap.run(self._unet, noisy[p], t[p], t_ctx, t_pool)
+                if kd_output:
+                    terms["kd_output"] = losses.mse(student_out[p], teacher_out)
+                if kd_features:
+                    terms["kd_features"] = losses.feature_loss([s[p] for s in student_feats], teacher_feats)
         if native.any() and cfg.hybrid:
-            if self.noise_scheduler.config.prediction_type == "v_prediction":
-                target = self.noise_scheduler.get_velocity(latents, noise, t)
-            else:
-                target = noise
-            den = F.mse_loss(student_out[native], target[native].float())
-            total = total + native.float().mean() * den
-            parts["denoise"] = den.item()
+            velocity = self.noise_scheduler.get_velocity(latents, noise, t) \
+                if self.noise_scheduler.config.prediction_type == "v_prediction" else None
+            target = losses.denoise_target(self.noise_scheduler.config.prediction_type, noise, velocity)
+            terms["denoise"] = losses.mse(student_out[native], target[native])
+        total = losses.combine(parallel.float().mean(), native.float().mean(), **terms,
+                               feature_weight=cfg.feature_weight, text_weight=cfg.kd_text_weight)
+        if not terms:
+            total = torch.zeros((), device=device)
+        parts = {k: (terms[k].item() if k in terms else 0.0) for k in ("kd_output", "kd_features", "kd_text",
+                                                                        "denoise")}
         return total, parts
 
     def validate(self) -> float | None:
@@ -462,7 +307,6 @@ class Trainer:
     # ---------------------------------------------------------------- checkpoints
     def _config_json(self, step: int, losses: dict) -> dict:
         from bench.models.adapter import parameter_count
-        from bench.train.checkpoint import provenance
 
         adapter = self._raw_adapter()
         return {
@@ -476,60 +320,40 @@ class Trainer:
             "training": {**to_jsonable(self.cfg), "run_hash": self.cfg.run_hash, "resolution": self.resolution,
                          "device": str(self.accelerator.device), "weight_dtype": str(self.weight_dtype),
                          "processes": self.accelerator.num_processes},
-            "losses": losses, "choices": CHOICES, "provenance": provenance(),
+            "losses": losses, "choices": CHOICES, "provenance": checkpoint.provenance(),
         }
 
     def _save(self, step: int, losses: dict) -> Path:
-        import torch
-
-        from bench.train.checkpoint import write_checkpoint
-
-        state = {"step": step, "run_hash": self.cfg.run_hash, "optimizer": self.optimizer.state_dict(),
-                 "lr_schedule": self.lr_schedule.state_dict(), "torch_rng": torch.get_rng_state()}
-        if torch.cuda.is_available():
-            state["cuda_rng"] = torch.cuda.get_rng_state_all()
-        return write_checkpoint(self.run_dir, step, self._raw_adapter(), self._config_json(step, losses), state,
-                                keep=self.cfg.keep_checkpoints)
+        state = checkpoint.training_state(step, self.cfg.run_hash, self.optimizer, self.lr_schedule)
+        return checkpoint.write_checkpoint(self.run_dir, step, self._raw_adapter(), self._config_json(step, losses),
+                                           state, keep=self.cfg.keep_checkpoints)
 
     def _restore(self) -> tuple[int, dict]:
         """Load the latest complete step checkpoint of this run; (step, losses)."""
-        import torch
-        from safetensors.torch import load_file
-
-        from bench.train.checkpoint import WEIGHTS, complete_steps, read_config, read_state
-
-        steps = complete_steps(self.run_dir)
+        steps = checkpoint.complete_steps(self.run_dir)
         if not steps:
             log.info("nothing to resume in %s; starting at step 0", self.run_dir)
             return 0, {}
-        folder = steps[-1]
-        state = read_state(folder)
-        if state["run_hash"] != self.cfg.run_hash:
-            raise BenchError(f"{folder} was trained with a different config (run hash {state['run_hash']} != "
-                             f"{self.cfg.run_hash}); use another --name or the same settings")
-        self._raw_adapter().load_state_dict(load_file(str(folder / WEIGHTS)))
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.lr_schedule.load_state_dict(state["lr_schedule"])
-        torch.set_rng_state(state["torch_rng"])
-        if "cuda_rng" in state and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        log.info("resuming %s from step %d", self.run_dir.name, state["step"])
-        return int(state["step"]), read_config(folder).get("losses", {})
+        step, saved = checkpoint.restore(steps[-1], self.cfg.run_hash, self._raw_adapter(), self.optimizer,
+                                         self.lr_schedule)
+        log.info("resuming %s from step %d", self.run_dir.name, step)
+        return step, saved
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> Path:
         """Train to cfg.steps (or stop_after), checkpointing every save_every steps; returns the run folder."""
         import torch
 
-
         cfg = self.cfg
         # One writer per run folder: the main process holds the lock, the others follow it.
-        lock = paths.locked(self.run_dir / ".lock", what=f"training run {self.run_dir.name}") \
+        lock = paths.locked(paths.checkpoint_lock(self.run_dir), what=f"training run {self.run_dir.name}") \
             if self.accelerator.is_main_process else contextlib.nullcontext()
         with lock:
+            if self.accelerator.is_main_process:
+                checkpoint.repair(self.run_dir)
             start, losses = self._restore() if cfg.resume else (0, {})
-            log_path = self.run_dir / "log.jsonl"
-            history = _read_log(log_path, upto=start)
+            log_path = paths.checkpoint_log_path(self.run_dir)
+            history = checkpoint.read_log(log_path, upto=start)
             end = min(cfg.steps, start + cfg.stop_after) if cfg.stop_after else cfg.steps
             if start == 0 and "val" not in losses:
                 losses["val_initial"] = self.validate()
@@ -608,29 +432,6 @@ class Trainer:
                        f"lower --lr or check the corpus")
 
 
-def _model_key(model_id: str) -> str:
-    """What names a model's exact weights for cache keys: zoo folder (with version), local path, hub snapshot."""
-    from bench.models import weights, zoo
-
-    if zoo.is_zoo(model_id):
-        return Path(zoo.resolve(model_id)).name
-    if Path(model_id).exists():
-        return str(Path(model_id).resolve())
-    try:
-        snapshot = weights.hub_snapshot(model_id, probe="config.json") or weights.hub_snapshot(model_id)
-    except ValueError:  # not a hub id at all (a custom loader's own label)
-        snapshot = None
-    return f"{model_id}@{snapshot.name}" if snapshot is not None else model_id
-
-
-def _read_log(path: Path, upto: int) -> list[dict]:
-    """Log rows up to step `upto` (a resumed run rewrites what came after its checkpoint)."""
-    if not path.exists() or upto == 0:
-        return []
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r.get("step", 0) <= upto]
-
-
 # Where the code follows the public implementation or had to choose; recorded in every config.json.
 CHOICES = {
     "pooled": "mean of the MLP output over all tokens, padding included (public code)",
@@ -645,7 +446,7 @@ CHOICES = {
 def train(cfg: TrainConfig) -> Path:
     """Run PEA distillation for `cfg`; returns the checkpoint folder (latest good adapter at its top)."""
     trainer = Trainer(cfg)
-    existing = trainer.run_dir / "config.json"
+    existing = trainer.run_dir / checkpoint.CONFIG
     if existing.exists():
         done = paths.read_json(existing)
         same = done.get("training", {}).get("run_hash") == cfg.run_hash

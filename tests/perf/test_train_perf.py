@@ -37,11 +37,11 @@ def test_cached_embeddings_and_latents_make_steps_faster(tmp_path, bench_home, b
     tick = time.perf_counter()
     trainer.setup()  # builds the cache: student, teacher and VAE over every row once
     setup = time.perf_counter() - tick
-    store = trainer.cached
+    store = trainer.frozen.cached
     batch = trainer._batch(1, 0)
 
     def use(cache):
-        trainer.cached = cache
+        trainer.frozen.cached = cache
 
     use(store)
     inputs_cached = _median_ms(lambda: trainer._inputs(batch), 5)

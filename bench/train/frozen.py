@@ -1,0 +1,149 @@
+"""The frozen inputs of distillation (student states, teacher embeddings, latent moments), cached on disk."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import paths
+from bench.config import stable_hash
+
+log = logging.getLogger(__name__)
+
+CACHE_FORMAT = 1  # bump when what a cache file holds changes
+BUILD_ROWS = 16  # rows per forward pass while a cache is built
+
+
+class FrozenCache:
+    """Frozen per-row tensors (text embeddings, latent moments) in shards on disk, read row by row via mmap.
+
+    cache_dir(kind)/<key>/shard-NNNNN.safetensors holds rows [N*shard_rows, (N+1)*shard_rows); each shard is
+    written whole and atomically, so a killed build resumes at the first missing shard, and memory stays at
+    one shard however large the corpus is.
+    """
+
+    def __init__(self, folder: Path, rows: int, shard_rows: int) -> None:
+        from safetensors import safe_open
+
+        self.folder, self.rows, self.shard_rows = folder, rows, shard_rows
+        self.handles = [safe_open(str(f), framework="pt") for f in self._shards()]
+        self.names = list(self.handles[0].keys()) if self.handles else []  # noqa: SIM118
+
+    def _shards(self) -> list[Path]:
+        return [paths.frozen_cache_shard(self.folder, n) for n in range(-(-self.rows // self.shard_rows))]
+
+    def take(self, index: list[int]) -> dict[str, Any]:
+        """Rows `index` of every tensor, stacked in that order."""
+        import torch
+
+        out: dict[str, list] = {name: [] for name in self.names}
+        for i in index:
+            handle, offset = self.handles[i // self.shard_rows], i % self.shard_rows
+            for name in self.names:
+                out[name].append(handle.get_slice(name)[offset:offset + 1])
+        return {name: torch.cat(parts) for name, parts in out.items()}
+
+    @staticmethod
+    def key(kind: str, **parts: Any) -> str:
+        """The cache folder's name: every input that decides the cached values, hashed."""
+        return f"{kind}-{stable_hash({'format': CACHE_FORMAT, 'kind': kind, **parts}, length=16)}"
+
+    @classmethod
+    def load_or_build(cls, kind: str, key: str, ids: list[str], build: Callable[[list[int]], dict[str, Any]],
+                      shard_rows: int = 1024) -> FrozenCache:
+        """Open cache_dir(kind)/<key>/, computing build(row indices) for each shard that is missing or stale."""
+        from safetensors import safe_open
+        from safetensors.torch import save_file
+
+        folder = paths.frozen_cache_dir(kind, key)
+        cache = cls.__new__(cls)
+        cache.folder, cache.rows, cache.shard_rows = folder, len(ids), shard_rows
+        built = 0
+        for n, path in enumerate(cache._shards()):
+            rows = list(range(n * shard_rows, min(len(ids), (n + 1) * shard_rows)))
+            ids_hash = stable_hash([ids[i] for i in rows], length=16)
+            if path.exists():
+                with safe_open(str(path), framework="pt") as fh:
+                    if (fh.metadata() or {}).get("ids_hash") == ids_hash:
+                        continue
+            tensors = {k: v.contiguous().cpu() for k, v in build(rows).items()}
+            meta = {"ids_hash": ids_hash, "first_id": ids[rows[0]], "rows": str(len(rows))}
+            paths.atomic_write(path, lambda tmp, t=tensors, m=meta: save_file(t, str(tmp), metadata=m))
+            built += len(rows)
+        log.info("%s cache %s: %d rows computed, %d reused", kind, key, built, len(ids) - built)
+        return cls(folder, len(ids), shard_rows)
+
+
+def model_key(model_id: str) -> str:
+    """What names a model's exact weights for cache keys: zoo folder (with version), local path, hub snapshot."""
+    from bench.models import weights, zoo
+
+    if zoo.is_zoo(model_id):
+        return Path(zoo.resolve(model_id)).name
+    if Path(model_id).exists():
+        return str(Path(model_id).resolve())
+    try:
+        snapshot = weights.hub_snapshot(model_id, probe="config.json") or weights.hub_snapshot(model_id)
+    except ValueError:  # not a hub id at all (a custom loader's own label)
+        snapshot = None
+    return f"{model_id}@{snapshot.name}" if snapshot is not None else model_id
+
+
+class FrozenInputs:
+    """Per-row inputs no training step changes: computed on demand, or once into FrozenCache shards."""
+
+    def __init__(self, pairs: Any, student: Any, teacher: Any, vae: Any, resolution: int, device: Any) -> None:
+        self.pairs, self.student, self.teacher, self.vae = pairs, student, teacher, vae
+        self.resolution, self.device = resolution, device
+        self.cached: list[FrozenCache] | None = None
+
+    def student_states(self, idx: list[int]) -> dict[str, Any]:
+        return {"student": self.student.encode([self.pairs.text[i] for i in idx])[0]}
+
+    def teacher_embeddings(self, idx: list[int]) -> dict[str, Any]:
+        ctx, pooled = self.teacher.encode([self.pairs.text_en[i] or "" for i in idx])
+        return {"teacher": ctx, **({"teacher_pooled": pooled} if pooled is not None else {})}
+
+    def latent_moments(self, idx: list[int]) -> dict[str, Any]:
+        import torch
+
+        from bench.train.data import to_pixels
+
+        pixels = to_pixels([self.pairs.image(i) for i in idx], self.resolution).to(self.device)
+        with torch.no_grad():
+            dist = self.vae.encode(pixels).latent_dist
+        return {"latent_mean": dist.mean.float(), "latent_std": dist.std.float()}
+
+    def compute(self, idx: list[int]) -> dict[str, Any]:
+        """Every frozen input of rows `idx`, computed now."""
+        return {**self.student_states(idx), **self.teacher_embeddings(idx), **self.latent_moments(idx)}
+
+    def build_cache(self, common: dict[str, Any], student_key: dict[str, Any], teacher_key: dict[str, Any],
+                    latent_key: dict[str, Any]) -> None:
+        """Compute every row's frozen inputs once (batched); each cache is keyed by what decides its values."""
+        import torch
+
+        ids = self.pairs.ids
+
+        def batched(fn):
+            def build(rows: list[int]) -> dict[str, Any]:
+                parts = [fn(rows[i:i + BUILD_ROWS]) for i in range(0, len(rows), BUILD_ROWS)]
+                return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+            return build
+
+        self.cached = [
+            FrozenCache.load_or_build("text-embeddings", FrozenCache.key("student", **student_key, **common), ids,
+                                      batched(self.student_states)),
+            FrozenCache.load_or_build("text-embeddings", FrozenCache.key("teacher", **teacher_key, **common), ids,
+                                      batched(self.teacher_embeddings)),
+            FrozenCache.load_or_build("latents", FrozenCache.key("latents", **latent_key, **common), ids,
+                                      batched(self.latent_moments)),
+        ]
+
+    def take(self, idx: list[int]) -> dict[str, Any]:
+        """Frozen inputs for rows idx on the device: from the cache, or computed (the same values either way)."""
+        if self.cached is None:
+            return self.compute(idx)
+        return {k: v.to(self.device) for cache in self.cached for k, v in cache.take(idx).items()}
