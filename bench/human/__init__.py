@@ -1,0 +1,1 @@
+"""Pairwise human evaluation: studies, annotators, tasks, votes (SQLite), Bradley-Terry rankings, agreement."""

@@ -1,0 +1,66 @@
+"""A simulated crowd for the toy world: the exact analyser votes as a noisy annotator.
+
+It prefers the image that shows more of the prompt's attributes (equal counts: a tie, or both bad when neither
+shows any) and flips a set share of its answers (left <-> right; a tie becomes a random side). It goes through
+the same task, vote and check code as people, so the rankings it yields test the whole chain.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+
+from bench.errors import BenchError
+from bench.human import studies, tasks
+
+
+def _answer(shown: tuple[int, int], flip: float, rng: random.Random) -> str:
+    left, right = shown
+    answer = "left" if left > right else "right" if right > left else ("both_bad" if left == 0 else "tie")
+    if rng.random() < flip:
+        answer = {"left": "right", "right": "left"}.get(answer, rng.choice(("left", "right")))
+    return answer
+
+
+def simulate(conn: sqlite3.Connection, study_id: str, annotators: int = 20, votes: int = 30, flip: float = 0.1,
+             seed: int = 0) -> dict[str, int]:
+    """Invite `annotators` simulated people (half native speakers) and let each cast up to `votes` votes."""
+    from PIL import Image
+
+    from bench.world import analyser, captions
+
+    if not 0 <= flip <= 1:
+        raise BenchError("--flip must be in [0, 1]")
+    study = studies.get_study(conn, study_id)
+    scenes = {}
+    for row in conn.execute("SELECT prompt_id, text_en FROM prompts WHERE study_id = ?", (study_id,)):
+        scene = captions.parse(row["text_en"], "en")
+        if scene is None:
+            raise BenchError(f"study {study_id} is not a toy-world study (prompt {row['prompt_id']} is not a "
+                             "world caption); the simulated crowd reads world images only")
+        scenes[row["prompt_id"]] = scene
+    readings: dict[int, analyser.Reading] = {}
+
+    def hits(image_id: int, prompt_id: str) -> int:
+        if image_id not in readings:
+            with Image.open(studies.image_path(conn, image_id, study_id)) as img:
+                readings[image_id] = analyser.analyse(img.convert("RGB"))
+        return sum(analyser.score(readings[image_id], scenes[prompt_id]).values())
+
+    rng = random.Random(seed)
+    people = []
+    for k, token in enumerate(studies.invite(conn, study_id, annotators)):
+        person = studies.annotator_for(conn, token)
+        level = "native" if k % 2 == 0 else rng.choice(("fluent", "learning"))
+        studies.set_profile(conn, person["id"], [{"lang": study["lang"], "level": level}], "simulated")
+        people.append(studies.annotator_for(conn, token))
+    cast = 0
+    for _ in range(votes):  # round-robin, so pair choices react to everyone's votes as they would live
+        for person in people:
+            task = tasks.current_task(conn, person)
+            if task is None:
+                continue
+            shown = (hits(task["left_image"], task["prompt_id"]), hits(task["right_image"], task["prompt_id"]))
+            tasks.vote(conn, person, task["id"], _answer(shown, flip, rng))
+            cast += 1
+    return {"annotators": len(people), "votes": cast}

@@ -1,0 +1,1 @@
+"""`bench serve`: a Starlette application on uvicorn for browsing results and pairwise human voting."""
