@@ -83,6 +83,18 @@ def safe_id(value: str, what: str = "id") -> str:
     return value
 
 
+def portable(path: Path | str) -> str:
+    """A path as files that may be shared or committed record it: relative to BENCH_HOME ('$BENCH_HOME/...')
+    or the working directory, else only its name; never an absolute path of this machine."""
+    path = Path(path).resolve()
+    for root, label in ((bench_home(), "$BENCH_HOME/"), (Path.cwd().resolve(), "")):
+        if path == root:
+            return label.rstrip("/") or "."
+        if path.is_relative_to(root):
+            return label + path.relative_to(root).as_posix()
+    return path.name
+
+
 def child(parent: Path, name: str, what: str = "id") -> Path:
     """parent / name after checking that name is one safe component."""
     return parent / safe_id(name, what)

@@ -76,7 +76,7 @@ def _materialise(cfg: RefstatsConfig, tmp: Path) -> tuple[list[Path], str]:
         if not folder.is_dir():
             raise BenchError(f"reference image folder {folder} does not exist")
         files = image_files(folder)
-        source = str(folder.resolve())
+        source = paths.portable(folder)
     if cfg.limit is not None:
         files = files[:cfg.limit]
     if not files:

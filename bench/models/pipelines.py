@@ -246,6 +246,10 @@ def identity(spec: SystemSpec, lang: str) -> dict[str, Any]:
     return out
 
 
+# The checkpoint config fields that, with adapter.safetensors, decide what a PEA system computes.
+_ADAPTER_IDENTITY_KEYS = ("adapter", "base", "base_model", "family", "encoder", "encoder_model", "lang")
+
+
 def _adapter_identity(spec: SystemSpec) -> dict[str, Any]:
     """Checkpoint content hash and config, or the released weights' revision."""
     ckpt = spec.checkpoint_dir()
@@ -257,7 +261,10 @@ def _adapter_identity(spec: SystemSpec) -> dict[str, Any]:
         encoder = get_student_spec(get_language(spec.languages[0]).student_encoder).model_id
     else:
         config = paths.read_json(ckpt / "config.json")
-        out = {"checkpoint": spec.checkpoint, "sha256": weights.folder_hash(ckpt), "config": config}
+        # Only the weights and the fields that rebuild the model decide the images; the rest of config.json
+        # (corpus path, time written, losses, git commit) differs between two trainings of the same adapter.
+        out = {"checkpoint": spec.checkpoint, "sha256": weights.folder_hash(ckpt / "adapter.safetensors"),
+               "config": {k: config[k] for k in _ADAPTER_IDENTITY_KEYS if k in config}}
         encoder = _encoder_model_id(config)
     # The student encoder's weights decide the images as much as the adapter's.
     if encoder and weights.available_offline(encoder, probe="config.json"):

@@ -65,21 +65,55 @@ def fingerprint(model_id: str, probe: str = "model_index.json") -> dict:
     return {"id": model_id, "revision": snapshot.name}
 
 
+# Bumped when what folder_hash reads changes, so fingerprints cached by an older rule are not reused.
+_HASH_VERSION = 2
+# Keys that save_pretrained writes about where a model came from, not what it computes: diffusers and
+# transformers set _name_or_path to the absolute folder it was loaded from, which would make identity
+# depend on the checkout's location.
+_PROVENANCE_KEYS = frozenset({"_name_or_path"})
+
+
+def _json_content(path: Path) -> bytes:
+    """A JSON file's bytes for hashing, with provenance keys (at any depth) left out."""
+    import json
+
+    raw = path.read_bytes()
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return raw
+
+    def strip(v):
+        if isinstance(v, dict):
+            return {k: strip(x) for k, x in v.items() if k not in _PROVENANCE_KEYS}
+        if isinstance(v, list):
+            return [strip(x) for x in v]
+        return v
+
+    return json.dumps(strip(value), sort_keys=True, ensure_ascii=False).encode()
+
+
 def folder_hash(folder: Path) -> str:
-    """SHA-256 over (relative path, content) of every weight/config file, cached by size and mtime."""
+    """SHA-256 over (relative path, content) of every weight/config file, cached by size and mtime.
+
+    JSON files count by their parsed content without provenance keys (_PROVENANCE_KEYS).
+    """
     folder = Path(folder)
     files = [folder] if folder.is_file() else sorted(
         p for p in folder.rglob("*")
         if p.is_file() and p.suffix in _WEIGHT_SUFFIXES and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
     stats = [(str(p.relative_to(folder)) if p != folder else p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
-    key = hashlib.sha256(repr((str(folder.resolve()), stats)).encode()).hexdigest()[:32]
+    key = hashlib.sha256(repr((_HASH_VERSION, str(folder.resolve()), stats)).encode()).hexdigest()[:32]
     cached = paths.cache_dir("fingerprints") / f"{key}.txt"
     if cached.exists():
         return cached.read_text().strip()
     digest = hashlib.sha256()
     for p, (rel, _size, _mtime) in zip(files, stats, strict=True):
         digest.update(rel.encode() + b"\0")
+        if p.suffix == ".json":
+            digest.update(_json_content(p))
+            continue
         with open(p, "rb") as handle:
             for block in iter(lambda h=handle: h.read(1 << 20), b""):
                 digest.update(block)

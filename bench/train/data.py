@@ -55,7 +55,7 @@ def fingerprint(folder: Path) -> dict:
     manifest = folder / "manifest.json"
     extra = [folder / FETCHED] if (folder / FETCHED).exists() else []
     return {
-        "path": str(folder),
+        "path": paths.portable(folder),
         "manifest_hash": hashlib.sha256(manifest.read_bytes()).hexdigest()[:16] if manifest.exists() else None,
         "content_hash": _file_hash(shard_files(folder) + extra, folder),
     }
