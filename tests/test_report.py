@@ -49,10 +49,55 @@ def test_tables_have_systems_by_languages_with_best_bold_and_arrows(reports):
     assert "tiny-pea-<lang>" in tiny and "random weights only show that the pipeline runs" in tiny
 
 
-def test_same_system_twice_gets_run_ids(reports):
-    paths.write_json(reports / "results" / "b.json", _summary("pea-zh", "zh", run_id="pea-zh-culture-zh-zzz"))
+def _evaluated(summary, when):
+    return {**summary, "timings": {"evaluated_at": when}}
+
+
+def test_one_row_per_system_set_language_and_tier_newest_or_preferred(reports, monkeypatch, capsys):
+    from bench import cli
+
+    results = reports / "results"
+    old = _evaluated(_summary("pea-zh", "zh", clip=31.0), "2026-01-01T00:00:00+00:00")
+    paths.write_json(results / "pea-zh-culture-zh-abc.json", old)  # the fixture's, now dated
+    paths.write_json(results / "b.json", _evaluated(_summary("pea-zh", "zh", clip=33.0, run_id="pea-zh-culture-zh-zzz"),
+                                                    "2026-02-01T00:00:00+00:00"))
+    # a clone that evaluated the same system again under another run id: one row, the newest
     text = render(load_results())
-    assert "| pea-zh (pea-zh-culture-zh-abc) |" in text and "| pea-zh (pea-zh-culture-zh-zzz) |" in text
+    assert text.count("| pea-<lang> |") == 2  # one row per metric table (CLIP score, FID)
+    assert "33.00 ± 0.50" in text and "31.00 ± 0.50" not in text
+    assert "| pea-zh-culture-zh-abc.json | pea-zh | zh | 2026-01-01T00:00:00+00:00 | pea-zh-culture-zh-zzz |" in text
+    # an explicit preference wins over the newer result, and --check keeps using it
+    preferred = render(load_results(), prefer=("pea-zh-culture-zh-abc",))
+    assert "31.00 ± 0.50" in preferred and "33.00 ± 0.50" not in preferred
+    write_leaderboard(grids=False, prefer=("pea-zh-culture-zh-abc",))
+    assert check_leaderboard() and not check_leaderboard(prefer=())
+    # the same system in another tier or prompt set is another row
+    paths.write_json(results / "c.json", _summary("pea-zh", "zh", prompt_set="general", run_id="pea-zh-general-zh-1"))
+    assert "| pea-<lang> |" in render(load_results()).split("### Prompt set: general v1")[1]
+    monkeypatch.setattr(sys, "argv", ["bench", "leaderboard", "--prefer", "no-such-run", "--no-grids"])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and err == (f"error: --prefer no-such-run: no result with that run id in "
+                                           f"{paths.results_dir()}")
+
+
+@pytest.mark.parametrize("tier, message", [(None, "has no tier"), ("medium", "has unknown tier 'medium'")])
+@pytest.mark.parametrize("check", [False, True])
+def test_result_without_a_known_tier_is_an_error(reports, monkeypatch, capsys, tier, message, check):
+    from bench import cli
+
+    summary = _summary("pea-ja", "ja", run_id="pea-ja-culture-ja-x")
+    summary.pop("tier")
+    if tier:
+        summary["tier"] = tier
+    paths.write_json(reports / "results" / "pea-ja-culture-ja-x.json", summary)
+    monkeypatch.setattr(sys, "argv", ["bench", "leaderboard", *(["--check"] if check else ["--no-grids"])])
+    with pytest.raises(SystemExit) as exc:
+        cli.main()
+    err = capsys.readouterr().err.strip()
+    assert exc.value.code == 2 and err.startswith("error: ") and "\n" not in err
+    assert f"pea-ja-culture-ja-x.json {message} (known: real, tiny)" in err
 
 
 def test_check_detects_stale_leaderboard(reports, monkeypatch, capsys):

@@ -208,17 +208,24 @@ def judge_check(
 def leaderboard(
     check: bool = typer.Option(False, "--check", help="Exit 1 when reports/leaderboard.md is stale."),
     grids: bool = typer.Option(True, "--grids/--no-grids", help="Also write image grids."),
+    prefer: str = typer.Option(None, "--prefer", help="Run id(s), comma-separated, to show instead of the newest "
+                                                     "result of the same system, prompt set and language."),
 ) -> None:
-    """Write reports/leaderboard.md from reports/results/*.json, plus image grids and a plot."""
+    """Write reports/leaderboard.md from reports/results/*.json, plus image grids and a plot.
+
+    One row per system, prompt set, language and tier: the newest result, or the one named by --prefer
+    (recorded in the file, so --check uses it too); the others are listed below the tables.
+    """
     from bench.report import check_leaderboard, leaderboard_path, write_leaderboard
 
+    chosen = _split(prefer)
     if check:
-        if not check_leaderboard():
+        if not check_leaderboard(chosen):
             typer.echo(f"{leaderboard_path()} is stale: run `bench leaderboard` and commit it", err=True)
             raise typer.Exit(1)
         typer.echo(f"{leaderboard_path()} is current")
         return
-    written = write_leaderboard(grids=grids)
+    written = write_leaderboard(grids=grids, prefer=chosen or ())
     typer.echo(f"wrote {written['leaderboard']} from {written['results']} results")
     for grid in written["grids"]:
         typer.echo(f"wrote {grid}")
