@@ -19,7 +19,8 @@ def register(app: typer.Typer) -> None:
 
 def build_corpus(
     lang: str = typer.Option(..., "--lang", help="Target language (ISO code; bench languages lists them)."),
-    source: list[str] = typer.Option(..., "--source", help=SOURCE_HELP),
+    source: list[str] = typer.Option(None, "--source", help=SOURCE_HELP + " Default: Conceptual Captions "
+                                     "(hf:google-research-datasets/conceptual_captions), named cc3m-<lang>."),
     translator: str = typer.Option("nllb", "--translator", help="nllb, m2m100, opus-mt, tiny (offline) or none."),
     translator_model: str = typer.Option(None, "--translator-model",
                                          help="Hub id or local folder replacing the translator's default model."),
@@ -40,6 +41,11 @@ def build_corpus(
     from bench.corpus.filters import FilterSettings
     from bench.languages import get_language
 
+    if not source:  # `bench build-corpus --lang ko`: the documented default source and name
+        from bench.defaults import DEFAULT_SOURCE, default_corpus_name, require_default_source
+
+        require_default_source(get_language(lang).code)
+        source, name = [DEFAULT_SOURCE], name or default_corpus_name(get_language(lang).code)
     filters = FilterSettings(max_chars=max_chars, language_id=not no_language_id, min_width=min_size,
                              min_height=min_size, min_similarity=min_similarity, min_aesthetic=min_aesthetic)
     config = CorpusConfig(lang=get_language(lang).code, sources=tuple(source), translator=translator,

@@ -78,6 +78,10 @@ def evaluate(
 
         for name in cfg.metrics:
             get_metric(name)  # did-you-mean before any generation
+    if model and not run and not (prompts and lang):  # `bench evaluate --model pea-zh`: from the system
+        from bench.defaults import evaluate_defaults
+
+        prompts, lang = evaluate_defaults(_split(model), prompts, lang)
     if not run and any("," in (v or "") for v in (model, prompts, lang)):
         from bench.suite import Suite, print_table, run_suite
 

@@ -15,9 +15,10 @@ def register(app: typer.Typer) -> None:
 
 def train(
     lang: str = typer.Option(..., help="Language of the native captions (ISO 639-1)."),
-    base: str = typer.Option(..., help="Base model name: sdxl, sd15, tiny-sdxl, tiny-sd15."),
+    base: str = typer.Option("sdxl", help="Base model name: sdxl, sd15, tiny-sdxl, tiny-sd15."),
     encoder: str = typer.Option(None, help="Student encoder name (default: the language's)."),
-    corpus: str = typer.Option(..., help="Corpus folder (corpora/NAME) or corpus name."),
+    corpus: str = typer.Option(None, help="Corpus folder (corpora/NAME) or corpus name (default cc3m-<lang>, "
+                                          "what bench build-corpus --lang writes)."),
     name: str = typer.Option(None, help="Checkpoint name (default pea-<lang>-<base>-<encoder>-<hash>)."),
     steps: int = typer.Option(1000, help="Optimizer steps."),
     batch_size: int = typer.Option(4, help="Micro-batch size per process."),
@@ -45,6 +46,7 @@ def train(
     resume: bool = typer.Option(False, help="Continue the run in the checkpoint folder exactly."),
 ) -> None:
     """Train a PEA adapter by distillation from the base model's own English text encoders."""
+    from bench.defaults import train_corpus
     from bench.errors import BenchError
     from bench.languages import get_language
     from bench.train.distill import TrainConfig
@@ -57,7 +59,7 @@ def train(
     kd_output, kd_features, kd_text_weight = kd_modes[kd]
     cfg = TrainConfig(
         lang=get_language(lang).code, base=base, encoder=encoder or get_language(lang).student_encoder,
-        corpus=corpus, name=name, steps=steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr,
+        corpus=train_corpus(get_language(lang).code, corpus), name=name, steps=steps, batch_size=batch_size, grad_accum=grad_accum, lr=lr,
         weight_decay=weight_decay, warmup_steps=warmup_steps, hidden_dim=hidden_dim, kd_output=kd_output,
         kd_features=kd_features, kd_text_weight=kd_text_weight,
         feature_weight=feature_weight, hybrid=hybrid, cfg_dropout=cfg_dropout,
