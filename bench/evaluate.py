@@ -28,7 +28,8 @@ _REQUIRED = ("prompt_id", "sample", "file")
 
 
 # Judges and extractor a prompt set is best scored with (e.g. the toy world's own CLIP), used when the
-# evaluation config names none; plug in with register_eval_defaults("world", judge="world-clip", ...).
+# evaluation config names none: the set's set.toml [evaluate] table, or register_eval_defaults() in code
+# (which wins over the file).
 EVAL_DEFAULTS: dict[str, dict[str, str]] = {}
 
 
@@ -38,6 +39,18 @@ def register_eval_defaults(prompt_set: str, **names: str) -> None:
     if unknown:
         raise ValueError(f"unknown default(s) {sorted(unknown)}; use judge, judge_en, extractor")
     EVAL_DEFAULTS.setdefault(prompt_set, {}).update(names)
+
+
+def set_eval_defaults(prompt_set: str) -> dict[str, str]:
+    """The judges and extractor a prompt set's set.toml names under [evaluate] ({} when the set is not here)."""
+    from bench.prompts.load import load_set_info, set_folder
+
+    try:
+        if not (set_folder(prompt_set) / "set.toml").is_file():
+            return {}
+    except BenchError:  # a name that cannot be a set folder: the run came from elsewhere
+        return {}
+    return dict(load_set_info(prompt_set).evaluate)
 
 
 @dataclass(frozen=True)
@@ -142,7 +155,7 @@ class EvalContext:
         self.lang = run.lang
         self.tier = run.tier
         self.prompt_set = run.prompt_set.get("name", "")
-        preset = EVAL_DEFAULTS.get(self.prompt_set, {})
+        preset = {**set_eval_defaults(self.prompt_set), **EVAL_DEFAULTS.get(self.prompt_set, {})}
         self.judge = cfg.judge or preset.get("judge") or default_judge(self.tier, self.lang)
         self.judge_en = cfg.judge_en or preset.get("judge_en") or default_english_judge(self.tier)
         self.extractor = (cfg.extractor or preset.get("extractor")

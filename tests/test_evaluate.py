@@ -205,6 +205,30 @@ def test_prompt_set_defaults_pick_judges_unless_the_config_names_them(world, mon
         evaluate.register_eval_defaults("culture", jduge="x")
 
 
+def test_set_toml_names_the_judges_a_set_is_scored_with(world, monkeypatch):
+    from bench import evaluate
+
+    monkeypatch.setattr(evaluate, "EVAL_DEFAULTS", {})
+    toml = paths.prompts_dir() / "culture" / "set.toml"
+    toml.write_text(toml.read_text() + '[evaluate]\njudge = "tiny-clip"\njudge_en = "tiny-altclip"\n')
+    summary = evaluate_run(world, EvalConfig(metrics=("clip-score", "clip-score-en"), copy_to_reports=False))
+    assert summary["metrics"]["clip-score"]["judge"] == "tiny-clip"  # the tier default would be tiny-altclip
+    assert summary["metrics"]["clip-score-en"]["judge"] == "tiny-altclip"
+    toml.write_text(toml.read_text().replace("judge_en", "jduge_en"))
+    with pytest.raises(BenchError, match="'evaluate.jduge_en' must be one of judge, judge_en, extractor"):
+        evaluate_run(world, EvalConfig(metrics=("clip-score",), copy_to_reports=False))
+
+
+def test_toy_world_sets_are_scored_by_the_world_clip(monkeypatch):
+    from bench.evaluate import set_eval_defaults
+
+    monkeypatch.delenv("BENCH_PROMPTS_DIR", raising=False)
+    for name in ("world-general", "world-culture"):
+        assert set_eval_defaults(name) == {"judge": "world-clip", "judge_en": "world-clip", "extractor": "world-clip"}
+    assert set_eval_defaults("general") == {}
+    assert set_eval_defaults("no-such-set") == {}
+
+
 @pytest.mark.slow
 def test_evaluate_generates_what_is_missing_then_scores(bench_home, tmp_path, monkeypatch):
     """End to end with the generation harness: a tiny system on two culture prompts, then a cached rerun."""

@@ -64,6 +64,8 @@ class SetInfo:
     languages: tuple[str, ...]
     source: str = ""
     checks: Checks = field(default_factory=Checks)
+    # Judges and extractor the set is scored with unless the evaluation names others (set.toml [evaluate]).
+    evaluate: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ PROMPT_OPTIONAL = {"category": (str, type(None)), "concept": (str, type(None)), 
                    "image": (str, type(None))}
 CONCEPT_REQUIRED = {"id": str, "culture": str, "category": str, "label_en": str, "label_native": str,
                     "description_en": str}
-SETINFO_KEYS = {"version", "licence", "description", "languages", "source", "checks"}
+SETINFO_KEYS = {"version", "licence", "description", "languages", "source", "checks", "evaluate"}
+EVALUATE_KEYS = ("judge", "judge_en", "extractor")
 
 
 def where(path: Path, line: int | None = None) -> str:
@@ -207,6 +210,11 @@ def read_set_info(folder: Path) -> SetInfo:
     for key in checks:
         if key not in known:
             raise BenchError(f"{path}: unknown key 'checks.{key}' (known: {', '.join(sorted(known))})")
+    evaluate = data.get("evaluate", {})
+    for key, value in evaluate.items():
+        if key not in EVALUATE_KEYS or not isinstance(value, str):
+            raise BenchError(f"{path}: 'evaluate.{key}' must be one of {', '.join(EVALUATE_KEYS)} naming a "
+                             "judge or extractor")
     return SetInfo(
         name=Path(folder).name,
         version=str(data["version"]),
@@ -215,4 +223,5 @@ def read_set_info(folder: Path) -> SetInfo:
         languages=tuple(languages),
         source=str(data.get("source", "")),
         checks=Checks(**checks),
+        evaluate=dict(evaluate),
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench import paths
 from bench.world import captions, draw
+from bench.world.plugins import JUDGE
 
 GENERAL = "world-general"
 CULTURE = "world-culture"
@@ -78,7 +79,9 @@ def _set_toml(description: str) -> str:
             f'version = "{VERSION}"\nlicence = "CC0-1.0"\ndescription = "{description}"\n'
             f'languages = [{langs}]\nsource = "{SOURCE}"\n\n[checks]\nparallel = true\n'
             # World captions are template phrases (Italian "un torii ..."), not prose a detector knows.
-            f'langid = false\nmin_confusers = {4 if "culture" in description else 0}\n')
+            f'langid = false\nmin_confusers = {4 if "culture" in description else 0}\n\n'
+            # Scored with the world's own CLIP wherever evaluated: the default tiny judges are random.
+            f'[evaluate]\njudge = "{JUDGE}"\njudge_en = "{JUDGE}"\nextractor = "{JUDGE}"\n')
 
 
 def write_prompt_sets(root: Path | None = None) -> list[Path]:
