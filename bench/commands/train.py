@@ -13,10 +13,20 @@ def register(app: typer.Typer) -> None:
     app.command("fetch-images")(fetch_images)
 
 
+def _bases() -> str:
+    """Every registered base, for --base's help (the registry module is light: no torch)."""
+    from bench.models.bases import BASES
+
+    return ", ".join(BASES.names())
+
+
 def train(
     lang: str = typer.Option(..., help="Language of the native captions (ISO 639-1)."),
-    base: str = typer.Option("sdxl", help="Base model name: sdxl, sd15, tiny-sdxl, tiny-sd15."),
-    encoder: str = typer.Option(None, help="Student encoder name (default: the language's)."),
+    base: str = typer.Option("sdxl", help=f"Base model: {_bases()}, zoo:<name>, a hub id or a local diffusers "
+                                          "pipeline folder (its family read from model_index.json)."),
+    encoder: str = typer.Option(None, help="Student encoder: chinese-clip, altclip-m18, mt5-xl, tiny, world, "
+                                           "zoo:<name>, a hub id or a transformers folder (default: the "
+                                           "language's)."),
     corpus: str = typer.Option(None, help="Corpus folder (corpora/NAME) or corpus name (default cc3m-<lang>, "
                                           "what bench build-corpus --lang writes)."),
     name: str = typer.Option(None, help="Checkpoint name (default pea-<lang>-<base>-<encoder>-<hash>)."),

@@ -22,7 +22,9 @@ FORMAT_VERSION = 1
 
 def run_id(model: str, prompts: str, lang: str, spec: dict[str, Any]) -> str:
     """<model>-<set>-<lang>-<hash of the spec> (a 'pea:<checkpoint>' model is written 'pea-<checkpoint>')."""
-    return f"{model.replace(':', '-')}-{prompts}-{lang}-{spec_hash(spec)}"
+    from bench.models.resolve import slug
+
+    return f"{slug(model)}-{prompts}-{lang}-{spec_hash(spec)}"
 
 
 def spec_hash(spec: dict[str, Any]) -> str:

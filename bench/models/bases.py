@@ -34,7 +34,12 @@ BASES.register("tiny-sd15", BaseModel("tiny-sd15", "zoo:tiny-sd15", "sd15", "tin
 
 
 def get_base(name: str) -> BaseModel:
-    """Look a base model up by name."""
+    """Look a base model up by name, or by `zoo:<name>`, hub id or local pipeline folder (bench.models.resolve)."""
+    if name not in BASES:
+        from bench.models.resolve import base_from_argument, looks_like_model
+
+        if looks_like_model(name):
+            return base_from_argument(name)
     return BASES.get(name)
 
 # The toy world's English teacher (bench/world): trained on drawn scenes, shipped weights, 32 px, 64-d context.

@@ -116,6 +116,11 @@ def get_student_spec(name: str) -> StudentSpec:
     """Look a student encoder up by name."""
     if name not in STUDENT_ENCODERS:
         _load_plugins()
+    if name not in STUDENT_ENCODERS:
+        from bench.models.resolve import looks_like_model, student_from_argument
+
+        if looks_like_model(name):  # zoo:<name>, a hub id or a local transformers folder
+            return student_from_argument(name)
     return STUDENT_ENCODERS.get(name)
 
 

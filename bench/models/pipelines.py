@@ -68,11 +68,21 @@ class SystemSpec:
         return not self.languages or lang in self.languages
 
     def checkpoint_dir(self) -> Path | None:
-        """The checkpoint folder of a pea system, when it exists."""
+        """The checkpoint folder of a pea system, when it exists: the named one, else the newest that
+        `bench train` wrote under its default name for this base and language (pea-<lang>-<base>-...)."""
         if self.checkpoint is None:
             return None
+        if Path(self.checkpoint).is_absolute():  # --model pea:<path> or a checkpoint folder
+            folder = Path(self.checkpoint)
+            return folder if (folder / "config.json").exists() else None
         folder = paths.child(paths.checkpoints_dir(), self.checkpoint, what="checkpoint name")
-        return folder if (folder / "config.json").exists() else None
+        if (folder / "config.json").exists():
+            return folder
+        if self.base and len(self.languages) == 1:
+            from bench.models.resolve import default_checkpoint
+
+            return default_checkpoint(self.checkpoint, self.base, self.languages[0])
+        return None
 
     def weights(self) -> dict[str, str]:
         """The weights it needs, by role: model ids, checkpoint folders, translator names."""
@@ -99,8 +109,10 @@ class SystemSpec:
         if self.kind == "pea" and self.checkpoint_dir() is None and not released_here:
             where = paths.checkpoints_dir() / str(self.checkpoint)
             extra = f" and the released weights '{self.released}' are not cached" if self.released else ""
-            return (f"system '{self.name}' needs a PEA checkpoint at {where}{extra}; "
-                    f"train one with `bench train` (or download the released weights)")
+            lang = self.languages[0] if self.languages else "<lang>"
+            return (f"system '{self.name}' needs a PEA checkpoint at {where}{extra}; train one with "
+                    f"`bench train --lang {lang} --base {self.base}` (its default name pea-{lang}-{self.base}-... "
+                    f"is found; or pass --name {self.checkpoint}), or use --model pea:<checkpoint or folder>")
         for role, model_id in (("base", self._base_id()), ("model", self.model_id)):
             if model_id and not weights.available_offline(model_id):
                 return (f"{role} weights '{model_id}' of system '{self.name}' are not available offline: "
@@ -183,8 +195,11 @@ CHECKPOINT_PREFIX = "pea:"  # `--model pea:<checkpoint>`: any `bench train` chec
 
 def get_system(name: str) -> SystemSpec:
     """Look a system up by name, with did-you-mean; 'pea:<checkpoint>' builds one from a training checkpoint."""
-    if name.startswith(CHECKPOINT_PREFIX):
-        return checkpoint_system(name[len(CHECKPOINT_PREFIX):])
+    if name not in SYSTEMS:
+        from bench.models.resolve import looks_like_model, system_from_argument
+
+        if name.startswith(CHECKPOINT_PREFIX) or looks_like_model(name):
+            return system_from_argument(name)  # pea:<name or folder>, a checkpoint or pipeline folder, a hub id
     return SYSTEMS.get(name)
 
 
@@ -263,7 +278,7 @@ def _adapter_identity(spec: SystemSpec) -> dict[str, Any]:
         config = paths.read_json(ckpt / "config.json")
         # Only the weights and the fields that rebuild the model decide the images; the rest of config.json
         # (corpus path, time written, losses, git commit) differs between two trainings of the same adapter.
-        out = {"checkpoint": spec.checkpoint, "sha256": weights.folder_hash(ckpt / "adapter.safetensors"),
+        out = {"checkpoint": ckpt.name, "sha256": weights.folder_hash(ckpt / "adapter.safetensors"),
                "config": {k: config[k] for k in _ADAPTER_IDENTITY_KEYS if k in config}}
         encoder = _encoder_model_id(config)
     # The student encoder's weights decide the images as much as the adapter's.

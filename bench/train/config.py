@@ -72,5 +72,13 @@ class TrainConfig:
         return config_hash(self, exclude=NOT_IN_HASH)
 
     def run_name(self) -> str:
-        return self.name or f"pea-{self.lang}-{self.base}-{self.encoder}-{self.run_hash[:8]}"
+        """--name, else pea-<lang>-<base>-<encoder>-<hash> (what system pea-<lang> finds for that base)."""
+        if self.name:
+            return self.name
+        from bench.models.bases import get_base
+        from bench.models.encoders import get_student_spec
+        from bench.models.resolve import slug
+
+        base, encoder = slug(get_base(self.base).name), slug(get_student_spec(self.encoder).name)
+        return f"pea-{self.lang}-{base}-{encoder}-{self.run_hash[:8]}"
 
