@@ -294,8 +294,12 @@ def _score_metric(ctx: EvalContext, metric, images_key: str) -> tuple[dict, bool
     """The metric's cached result when its key matches, else compute it and write scores; (result, cached)."""
     import polars as pl
 
+    from bench.stats.setlevel import SPREAD_METRICS, SPREAD_VERSION, set_metric_spread
+
+    spread = metric.name in SPREAD_METRICS  # set-level metrics get a prompt-resampled spread as their CI
     key = stable_hash({"metric": metric.name, "version": metric.version, "settings": metric.settings(ctx),
-                       "images": images_key, "rows": ctx.rows}, length=16)
+                       "images": images_key, "rows": ctx.rows, **({"spread": SPREAD_VERSION} if spread else {})},
+                      length=16)
     cache = paths.run_scores_path(ctx.run.path, metric.name, ".json")
     table = paths.run_scores_path(ctx.run.path, metric.name)
     if cache.is_file() and table.is_file():
@@ -303,6 +307,9 @@ def _score_metric(ctx: EvalContext, metric, images_key: str) -> tuple[dict, bool
         if stored.get("key") == key:
             return stored["result"], True
     result = metric.compute(ctx)
+    if spread and result.ci is None:
+        result.ci = set_metric_spread(ctx, metric, result.value)
+        result.extra["ci_kind"] = "spread: value ± half the 95% range over prompt resamples"
     data = {"value": result.value, "ci": list(result.ci) if result.ci else None, "n": result.n,
             "higher_is_better": metric.higher_is_better, "display": metric.display or metric.name,
             "settings": to_jsonable(metric.settings(ctx)), **to_jsonable(result.extra)}
@@ -427,6 +434,9 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
             "features_computed": list(ctx.features.computed),
         },
     }
+    from bench.stats.summary import add_to_summary
+
+    add_to_summary(summary, info.path, info.rows)  # per-image scores for paired comparisons
     paths.write_json(info.path / paths.RUN_SUMMARY, summary)
     from bench.publish import is_published, not_published_message, publish_summary
 

@@ -67,6 +67,7 @@ _METRIC_MODULES = [
     "bench.metrics.fid",
     "bench.metrics.cmmd",
     "bench.metrics.culture_accuracy",
+    "bench.metrics.consistency",
     "bench.world.metrics",
 ]
 _loaded = False
