@@ -14,6 +14,7 @@ from typing import Any
 
 from bench import paths
 from bench.errors import BenchError
+from bench.human import leaderboard as human_tables
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,9 @@ def render(entries: list[Entry], prefer: tuple[str, ...] = ()) -> str:
         for set_name in sorted(by_set):
             lines += [f"### Prompt set: {set_name}", ""]
             lines += _set_tables(by_set[set_name])
+            lines += human_tables.tables_for_runs({str(e.summary.get("run_id")) for e in by_set[set_name]})
         lines += _sources(tier_entries)
+    lines += human_tables.unplaced_tables({str(e.summary.get("run_id")) for e in entries})
     if replaced:
         lines += ["<details><summary>Results replaced by a newer (or preferred) one</summary>", "",
                   "| result | system | lang | evaluated | replaced by |", "|---|---|---|---|---|"]
