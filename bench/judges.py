@@ -219,8 +219,9 @@ def _pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str,
             frame = pl.read_parquet(shard)
             for row in frame.filter(pl.col("lang") == lang).iter_rows(named=True):
                 image = row.get("image")
-                if isinstance(image, str) and not (Path(image).is_absolute() or "://" in image):
-                    image = folder / image
+                if isinstance(image, str) and "://" not in image:
+                    image = paths.inside(folder, image, what=f"corpus {folder.name} image",
+                                         also=(paths.bench_home(),))
                 if isinstance(image, bytes) or (image is not None and Path(str(image)).is_file()):
                     out.append((image, row["text"], row["text_en"]))
     elif source.startswith("set:"):
@@ -229,8 +230,9 @@ def _pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str,
         name = source[len("set:"):]
         folder = reference_images_dir(name)
         for p in load_prompt_set(name, lang).prompts:
-            if p.image and (folder / p.image).is_file():
-                out.append((folder / p.image, p.text, p.text_en))
+            image = paths.inside(folder, p.image, what=f"prompt {p.id} image") if p.image else None
+            if image is not None and image.is_file():
+                out.append((image, p.text, p.text_en))
     else:
         path = Path(source)
         if not path.is_file():
@@ -239,8 +241,9 @@ def _pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str,
             if line.strip():
                 try:
                     row = json.loads(line)
-                    out.append((path.parent / row["image"], row["text"], row["text_en"]))
-                except (json.JSONDecodeError, KeyError) as exc:
+                    image = paths.inside(path.parent, row["image"], what=f"{path}:{line_no}: image")
+                    out.append((image, row["text"], row["text_en"]))
+                except (json.JSONDecodeError, KeyError, TypeError) as exc:
                     raise BenchError(f"{path}:{line_no}: needs JSON with image, text, text_en ({exc})") from None
     if len(out) < 2:
         raise BenchError(f"judge-check needs at least 2 local images with {lang} captions in {source}, found "

@@ -95,6 +95,26 @@ def portable(path: Path | str) -> str:
     return path.name
 
 
+def inside(folder: Path, relative: str, what: str = "path", also: tuple[Path, ...] = ()) -> Path:
+    """folder / relative for a path read from data, refused unless it stays inside `folder`.
+
+    Absolute paths are accepted only under `folder` or one of the roots in `also`. The check is on the
+    written path (no '..' out of the folder), so symlinks a user placed inside the folder still work.
+    """
+    folder = Path(folder)
+    rel = Path(os.path.normpath(str(relative))) if relative else Path()
+    if str(relative).strip() == "" or "\0" in str(relative):
+        raise BenchError(f"{what} {relative!r} is not a file name")
+    if rel.is_absolute():
+        for root in (folder, *also):
+            if rel.is_relative_to(Path(os.path.normpath(os.path.abspath(root)))):
+                return rel
+        raise BenchError(f"{what} {str(relative)!r} is outside {folder}; use a path relative to that folder")
+    if rel.parts[:1] == ("..",):
+        raise BenchError(f"{what} {str(relative)!r} leaves {folder}; use a path inside that folder")
+    return folder / rel
+
+
 def child(parent: Path, name: str, what: str = "id") -> Path:
     """parent / name after checking that name is one safe component."""
     return parent / safe_id(name, what)

@@ -293,7 +293,7 @@ def write_grids(entries: list[Entry], n_prompts: int = GRID_PROMPTS) -> list[Pat
     for (tier, set_name, lang), group in sorted(groups.items()):
         runs = []
         for e in sorted(group, key=lambda e: e.system):
-            run = paths.runs_dir() / str(e.summary.get("run_id"))
+            run = paths.run_dir(str(e.summary.get("run_id")))  # read from a file: checked as an id
             if (run / paths.RUN_METADATA).is_file():
                 runs.append((e.system, run))
         if not runs:

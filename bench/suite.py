@@ -189,7 +189,7 @@ def run_suite(suite: Suite, echo: Callable[[str], Any] = print,
     try:
         for i, cell in enumerate(cells, 1):
             done = state["cells"].get(cell.key)
-            if done and (paths.runs_dir() / done["run_id"] / paths.RUN_SUMMARY).is_file():
+            if done and (paths.run_dir(str(done["run_id"])) / paths.RUN_SUMMARY).is_file():
                 echo(f"[{i}/{len(cells)}] {cell.model} | {cell.prompts} | {cell.lang}: finished earlier")
                 continue
             echo(f"[{i}/{len(cells)}] {cell.model} | {cell.prompts} | {cell.lang}")

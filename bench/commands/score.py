@@ -47,7 +47,7 @@ def score(
     summary = score_folder(FolderConfig(folder, prompts, lang, name, tier), cfg)
     from bench import paths
 
-    _print_summary(summary, paths.runs_dir() / summary["run_id"])
+    _print_summary(summary, paths.run_dir(summary["run_id"]))
     report_publication(summary, publish)
 
 

@@ -175,9 +175,10 @@ def _image_source(ref: Any, folder: Path, fetched: str | None) -> tuple[Any, str
     elif isinstance(ref, str) and ref.startswith(("http://", "https://")):
         if fetched is None:
             return None, "not_fetched"
-        source = folder / fetched
+        source = paths.inside(folder, fetched, what=f"{FETCHED} path")
     elif isinstance(ref, str) and ref:
-        source = Path(ref) if Path(ref).is_absolute() else folder / ref
+        # Read from the corpus: confined to its folder (or BENCH_HOME, where built-in sources put images).
+        source = paths.inside(folder, ref, what=f"corpus {folder.name} image", also=(paths.bench_home(),))
     else:
         return None, "no_image"
     try:
