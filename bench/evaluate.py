@@ -24,6 +24,7 @@ from bench.errors import BenchError
 log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT = 1
+CMMD_JUDGE = "clip-l-336"  # google-research/cmmd's openai/clip-vit-large-patch14-336, its preprocessing
 _REQUIRED = ("prompt_id", "sample", "file")
 
 
@@ -35,9 +36,9 @@ EVAL_DEFAULTS: dict[str, dict[str, str]] = {}
 
 def register_eval_defaults(prompt_set: str, **names: str) -> None:
     """Default judge / judge_en / extractor for runs of `prompt_set` (the config still wins)."""
-    unknown = set(names) - {"judge", "judge_en", "extractor"}
+    unknown = set(names) - {"judge", "judge_en", "cmmd_judge", "extractor"}
     if unknown:
-        raise ValueError(f"unknown default(s) {sorted(unknown)}; use judge, judge_en, extractor")
+        raise ValueError(f"unknown default(s) {sorted(unknown)}; use judge, judge_en, cmmd_judge, extractor")
     EVAL_DEFAULTS.setdefault(prompt_set, {}).update(names)
 
 
@@ -63,6 +64,7 @@ class EvalConfig:
     extractor: str | None = None  # FID/KID network (bench.features.EXTRACTORS)
     mode: str = "clean"  # clean-fid mode: clean, legacy_tensorflow, legacy_pytorch
     refstats: str | None = None  # name of reference statistics for FID, KID and CMMD
+    refstats_any_size: bool = False  # accept statistics built at another size than the run's (recorded)
     device: str = "auto"  # auto: cuda when available, else cpu
     copy_to_reports: bool = False  # publish to reports/results (kept out when not comparable; bench.publish)
 
@@ -160,8 +162,11 @@ class EvalContext:
         self.judge_en = cfg.judge_en or preset.get("judge_en") or default_english_judge(self.tier)
         self.extractor = (cfg.extractor or preset.get("extractor")
                           or ("tiny-inception" if self.tier == "tiny" else "inception"))
+        # CMMD's embedding model: the reference's CLIP for real runs, the English judge for tiny ones
+        self.cmmd_judge = preset.get("cmmd_judge") or (self.judge_en if self.tier == "tiny" else CMMD_JUDGE)
         JUDGES.get(self.judge)
         JUDGES.get(self.judge_en)
+        JUDGES.get(self.cmmd_judge)
         EXTRACTORS.get(self.extractor)
         if cfg.mode not in FID_MODES:
             from bench.errors import unknown_name
@@ -169,6 +174,8 @@ class EvalContext:
             raise unknown_name("FID mode", cfg.mode, FID_MODES)
         self.mode = cfg.mode
         self.refstats_name = cfg.refstats
+        self.refstats_any_size = cfg.refstats_any_size
+        self.notes: list[str] = []  # warnings found while preparing inputs (reference sizes)
         self.device = resolve_device(cfg.device)
         self.features = RunFeatures(run.path, self.files, self.mode, self.device)
         self._texts: dict[tuple[str, tuple[str, ...]], tuple[Any, list[bool]]] = {}
@@ -186,7 +193,10 @@ class EvalContext:
         from bench.models import zoo
 
         spec = JUDGES.get(name)
-        info = {"name": spec.name, "model_id": spec.model_id, "kind": spec.kind, "tier": spec.tier}
+        from bench.judges import judge_fingerprint
+
+        info = {"name": spec.name, "model_id": spec.model_id, "kind": spec.kind, "tier": spec.tier,
+                "weights": judge_fingerprint(name)}
         if zoo.is_zoo(spec.model_id):
             zoo.names()  # registers the zoo's components
             info["zoo_version"] = zoo.COMPONENTS.get(spec.model_id[len(zoo.ZOO_PREFIX):]).version
@@ -210,8 +220,14 @@ class EvalContext:
         return self._texts[key]
 
     def refstats(self, kind: str):
-        """Reference statistics for 'inception' (FID/KID) or 'judge' (CMMD embeddings by the English judge)."""
-        from bench.refstats import JUDGE_MODE, find_refstats, judge_extractor, load_refstats
+        """Reference statistics for 'inception' (FID/KID) or 'judge' (CMMD embeddings by the CMMD judge)."""
+        from bench.refstats import (
+            JUDGE_MODE,
+            find_refstats,
+            judge_extractor,
+            load_refstats,
+            resolution_warning,
+        )
 
         if kind not in self._refstats:
             if not self.refstats_name:
@@ -219,11 +235,30 @@ class EvalContext:
                                  "(bench refstats list shows them)")
             size = self.run.spec.get("size")
             if kind == "inception":
-                path = find_refstats(self.refstats_name, self.mode, self.extractor, size)
+                path = find_refstats(self.refstats_name, self.mode, self.extractor, size, self.refstats_any_size)
             else:
-                path = find_refstats(self.refstats_name, JUDGE_MODE, judge_extractor(self.judge_en), size)
-            self._refstats[kind] = load_refstats(path)
+                path = find_refstats(self.refstats_name, JUDGE_MODE, judge_extractor(self.cmmd_judge), size,
+                                     self.refstats_any_size)
+            ref = load_refstats(path)
+            self._check_weights(kind, ref)
+            note = resolution_warning(ref.meta, size)
+            if note and note not in self.notes:
+                self.notes.append(note + (" (--refstats-any-size)" if ref.meta.get("resolution") != "native"
+                                          else ""))
+            self._refstats[kind] = ref
         return self._refstats[kind]
+
+    def _check_weights(self, kind: str, ref) -> None:
+        """Statistics built with other weights under the same name are an error, not a silent mismatch."""
+        from bench.features import EXTRACTORS
+        from bench.judges import judge_fingerprint
+
+        stored = ref.meta.get("weights")
+        current = (EXTRACTORS.get(self.extractor).weights(self.mode) if kind == "inception"
+                   else judge_fingerprint(self.cmmd_judge))
+        if stored and stored != current:
+            raise BenchError(f"reference statistics {ref.path.name} were built with other weights ({stored[:23]}) "
+                             f"than this evaluation uses ({current[:23]}): rebuild them with bench refstats build")
 
     def concepts(self) -> dict:
         """The prompt set's concept table (labels for culture accuracy)."""
@@ -246,6 +281,8 @@ class EvalContext:
                 require_available(JUDGES.get(self.judge))
             elif need == "judge-en":
                 require_available(JUDGES.get(self.judge_en))
+            elif need == "cmmd-judge":
+                require_available(JUDGES.get(self.cmmd_judge))
             elif need == "refstats":
                 self.refstats("inception")
             elif need == "refstats-judge":
@@ -320,16 +357,22 @@ def _score_metric(ctx: EvalContext, metric, images_key: str) -> tuple[dict, bool
 
 
 def shared_weight_warnings(ctx: EvalContext) -> list[str]:
-    """Warn when a judge's weights also appear in the system's spec (its text encoder scores itself)."""
-    from bench.judges import JUDGES
+    """Warn when a judge's weights, or its model family, also appear in the system's spec (a Chinese-CLIP judge
+    scoring a Chinese-CLIP student, at any size): its scores favour that system."""
+    from bench.judges import JUDGES, judge_family, shared_with
 
     found = sorted({s for s in _strings(ctx.run.spec)})
     warnings = []
     for judge in sorted({ctx.judge, ctx.judge_en}):
-        model_id = JUDGES.get(judge).model_id
-        if any(model_id == s or s.endswith(f"/{model_id}") for s in found):
-            warnings.append(f"judge '{judge}' ({model_id}) shares weights with the system's own text encoder; "
-                            "its scores favour this system")
+        spec = JUDGES.get(judge)
+        how = shared_with(spec, found)
+        if how == "weights":
+            warnings.append(f"judge '{judge}' ({spec.model_id}) shares weights with the system's own text encoder; "
+                            "its scores favour this system (bench judge-check --lang LANG says which to prefer)")
+        elif how == "family":
+            warnings.append(f"judge '{judge}' ({spec.model_id}) is of the {judge_family(spec)} family, like the "
+                            "system's own text encoder; its scores favour this system (bench judge-check --lang "
+                            "LANG says which to prefer)")
     return warnings
 
 
@@ -393,11 +436,12 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
     # Re-evaluating with some metrics keeps the others' stored values (same images only).
     results, timings, skipped = merge_metrics(previous_metrics(info.path, images_key, len(info.rows)),
                                               results, timings, skipped)
-    warnings = shared_weight_warnings(ctx)
+    warnings = shared_weight_warnings(ctx) + ctx.notes
     for name, result in results.items():
         if result.get("truncated_prompts"):
             warnings.append(f"{name}: {result['truncated_prompts']} of {result['prompts']} prompts were longer "
                             f"than the judge's {result['context_length']} tokens and were truncated")
+        warnings.extend(result.get("warnings") or [])
     system = (info.spec.get("model") or {}).get("system") or {}
     if info.tier == "tiny" and (system.get("base") == "world" or ctx.prompt_set.startswith("world-")):
         warnings.append("tiny tier: trained toy models measured in their own world; never comparable with real "

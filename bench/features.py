@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from bench import paths
 from bench.config import stable_hash
-from bench.errors import BenchError, NotAvailableOffline
+from bench.errors import BenchError
 from bench.registry import Registry
 
 if TYPE_CHECKING:
@@ -35,6 +35,12 @@ class Extractor:
     tier: str
     load: Callable[[str, str], Callable]  # (mode, device) -> feature function
     available: Callable[[str], None] = lambda mode: None  # raises NotAvailableOffline when it cannot load
+    # identity of the weights for `mode` (a file's sha256): cache keys and reference statistics carry it
+    fingerprint: Callable[[str], str] | None = None
+
+    def weights(self, mode: str) -> str:
+        """The weights' fingerprint for `mode` (the name when the extractor declares none)."""
+        return self.fingerprint(mode) if self.fingerprint else f"name:{self.name}"
 
 
 EXTRACTORS: Registry[Extractor] = Registry("feature extractor", hint="known: inception, tiny-inception")
@@ -46,28 +52,34 @@ def register_extractor(extractor: Extractor) -> Extractor:
     return extractor
 
 
-# clean-fid keeps its TorchScript Inception in /tmp and downloads it on first use (OFFLINE.md).
-CLEANFID_INCEPTION = Path("/tmp/inception-2015-12-05.pt")
-_CLEANFID_URL = "https://github.com/GaParmar/clean-fid/releases/download/v0.1.10/inception-2015-12-05.pt"
-
-
 def _inception_available(mode: str) -> None:
-    if mode in ("clean", "legacy_tensorflow") and not CLEANFID_INCEPTION.is_file():
-        raise NotAvailableOffline(
-            f"clean-fid's Inception weights are not available offline: put {_CLEANFID_URL} at "
-            f"{CLEANFID_INCEPTION}, or use --extractor tiny-inception"
-        )
+    from bench import inception
+
+    inception.available(mode)
 
 
 def _load_inception(mode: str, device: str = "cpu") -> Callable:
-    import torch
-    from cleanfid.features import build_feature_extractor
+    from bench import inception
 
-    _inception_available(mode)
-    try:
-        return build_feature_extractor(mode, device=torch.device(device), use_dataparallel=False)
-    except OSError as exc:  # URLError from the legacy_pytorch download
-        raise NotAvailableOffline(f"clean-fid's Inception ({mode}) could not be loaded offline: {exc}") from None
+    return inception.load(mode, device)
+
+
+def _inception_fingerprint(mode: str) -> str:
+    from bench import inception
+
+    return inception.fingerprint(mode)
+
+
+def zoo_fingerprint(component: str) -> Callable[[str], str]:
+    """A fingerprint function for an extractor built from a zoo component: the content hash of its files."""
+
+    def fingerprint(mode: str) -> str:
+        from bench.models import zoo
+        from bench.models.weights import folder_hash
+
+        return f"sha256:{folder_hash(zoo.ensure(component))}"
+
+    return fingerprint
 
 
 def _load_tiny_inception(mode: str, device: str = "cpu") -> Callable:
@@ -84,8 +96,9 @@ def _load_tiny_inception(mode: str, device: str = "cpu") -> Callable:
     return features
 
 
-register_extractor(Extractor("inception", "real", _load_inception, _inception_available))
-register_extractor(Extractor("tiny-inception", "tiny", _load_tiny_inception))
+register_extractor(Extractor("inception", "real", _load_inception, _inception_available, _inception_fingerprint))
+register_extractor(Extractor("tiny-inception", "tiny", _load_tiny_inception,
+                             fingerprint=zoo_fingerprint("tiny-inception")))
 
 _loaded_extractors: dict[tuple[str, str, str], Callable] = {}
 
@@ -183,31 +196,35 @@ class RunFeatures:
         self._memory: dict[str, np.ndarray] = {}
         self.computed: list[str] = []  # what this evaluation had to compute (for timings and tests)
 
-    def _cached(self, name: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    def _cached(self, name: str, weights: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
         import numpy as np
 
         if name in self._memory:
             return self._memory[name]
         path = paths.run_features_path(self.run, name)
+        key = stable_hash({"files": self._key, "weights": weights}, length=16)  # new weights, new features
         if path.is_file():
             with np.load(path, allow_pickle=False) as data:
-                if str(data["key"]) == self._key:
+                if str(data["key"]) == key:
                     self._memory[name] = data["feats"]
                     return self._memory[name]
         feats = np.asarray(compute())
-        paths.atomic_write(path, lambda tmp: _savez(tmp, feats=feats, key=np.array(self._key)))
+        paths.atomic_write(path, lambda tmp: _savez(tmp, feats=feats, key=np.array(key)))
         self.computed.append(name)
         self._memory[name] = feats
         return feats
 
     def inception(self, extractor: str) -> np.ndarray:
         """FID/KID features of the run's images by `extractor` in this run's clean-fid mode."""
-        return self._cached(f"{extractor}-{self.mode}",
+        return self._cached(f"{extractor}-{self.mode}", EXTRACTORS.get(extractor).weights(self.mode),
                             lambda: extract_features(self.files, extractor, self.mode, device=self.device))
 
     def judge_images(self, judge: str) -> np.ndarray:
         """Unit-norm judge embeddings of the run's images."""
-        return self._cached(f"judge-{judge}", lambda: judge_image_features(self.files, judge, device=self.device))
+        from bench.judges import judge_fingerprint
+
+        return self._cached(f"judge-{judge}", judge_fingerprint(judge),
+                            lambda: judge_image_features(self.files, judge, device=self.device))
 
 
 def _savez(tmp: Path, **arrays) -> None:
@@ -224,4 +241,5 @@ def _load_world_clip(mode: str, device: str = "cpu") -> Callable:
     return load_world_features(mode, device)
 
 
-register_extractor(Extractor("world-clip", "tiny", _load_world_clip))  # the toy world's CLIP image tower
+# the toy world's CLIP image tower
+register_extractor(Extractor("world-clip", "tiny", _load_world_clip, fingerprint=zoo_fingerprint("world-clip")))

@@ -35,6 +35,12 @@ class JudgeSpec:
     tier: str  # "real" or "tiny"
     languages: tuple[str, ...] = MULTILINGUAL  # ("*",) reads every language
     loader: Callable[[JudgeSpec], Judge] | None = field(default=None, compare=False)
+    # Tokens the text tower reads as its own project uses it (CLIP 77, Chinese-CLIP 52, AltCLIP 77);
+    # None: the tokenizer's and position table's limit.
+    context: int | None = None
+    # "processor": the model's image processor; "cmmd": the CMMD reference's preprocessing (the whole
+    # image resized bicubically to the model's input size, no crop), see bench.metrics.cmmd
+    preprocess: str = "processor"
 
     def reads(self, lang: str) -> bool:
         """True when the judge was trained on text in `lang`."""
@@ -50,17 +56,34 @@ def register_judge(spec: JudgeSpec) -> JudgeSpec:
     return spec
 
 
-register_judge(JudgeSpec("clip-l", "openai/clip-vit-large-patch14", "clip", "real", ("en",)))
-register_judge(JudgeSpec("altclip-m18", "BAAI/AltCLIP-m18", "altclip", "real"))
-register_judge(JudgeSpec("altclip", "BAAI/AltCLIP", "altclip", "real", ("en", "zh")))
+register_judge(JudgeSpec("clip-l", "openai/clip-vit-large-patch14", "clip", "real", ("en",), context=77))
+# CMMD's embedding model, preprocessed as google-research/cmmd does (bench.metrics.cmmd)
+register_judge(JudgeSpec("clip-l-336", "openai/clip-vit-large-patch14-336", "clip", "real", ("en",), context=77,
+                         preprocess="cmmd"))
+# AltCLIP reads 77 tokens as AltDiffusion and the PEA code use it (its position table would allow 512)
+register_judge(JudgeSpec("altclip-m18", "BAAI/AltCLIP-m18", "altclip", "real", context=77))
+register_judge(JudgeSpec("altclip", "BAAI/AltCLIP", "altclip", "real", ("en", "zh"), context=77))
+# Chinese-CLIP's own code (cn_clip) tokenises to 52 tokens by default
 register_judge(JudgeSpec("chinese-clip-l14", "OFA-Sys/chinese-clip-vit-large-patch14", "chinese-clip", "real",
-                         ("zh", "en")))
+                         ("zh", "en"), context=52))
 register_judge(JudgeSpec("tiny-clip", "zoo:tiny-clip-judge", "clip", "tiny", ("en",)))
 register_judge(JudgeSpec("tiny-altclip", "zoo:tiny-altclip-judge", "altclip", "tiny"))
 
 # Judges used when the evaluation config names none: the language's default for real runs.
 TINY_DEFAULTS = {"judge": "tiny-altclip", "judge_en": "tiny-clip"}
 REAL_EN_JUDGE = "clip-l"
+
+
+@functools.lru_cache(maxsize=32)
+def judge_fingerprint(name: str) -> str:
+    """Identity of a judge's weights (content hash for zoo/local folders, snapshot revision for hub ids)."""
+    from bench.models.weights import fingerprint, is_local
+
+    spec = JUDGES.get(name)
+    if spec.loader is not None and not is_local(spec.model_id):
+        return f"id:{spec.model_id}"  # a custom loader's weights: the id is all that is known here
+    found = fingerprint(spec.model_id, probe="config.json")
+    return f"sha256:{found['sha256']}" if "sha256" in found else f"revision:{found['id']}@{found['revision']}"
 
 
 def default_judge(tier: str, lang: str) -> str:
@@ -96,6 +119,8 @@ class Judge:
         A tokenizer without model_max_length reports a huge number, so the text tower's position table
         bounds it (less the 2 positions RoBERTa-style towers such as AltCLIP's reserve).
         """
+        if self.spec.context:
+            return int(self.spec.context)
         limit = int(self.tokenizer.model_max_length)
         text_config = getattr(self.model.config, "text_config", None)
         positions = getattr(text_config, "max_position_embeddings", None)
@@ -111,7 +136,13 @@ class Judge:
 
         out = []
         for start in range(0, len(images), self.batch_size):
-            batch = self.image_processor(images=list(images[start:start + self.batch_size]), return_tensors="pt")
+            chunk = list(images[start:start + self.batch_size])
+            if self.spec.preprocess == "cmmd":
+                from bench.metrics.cmmd import reference_pixels
+
+                batch = {"pixel_values": reference_pixels(chunk, self.image_processor)}
+            else:
+                batch = self.image_processor(images=chunk, return_tensors="pt")
             with torch.inference_mode():
                 emb = _pooled(self.model.get_image_features(pixel_values=batch["pixel_values"].to(self.device)))
             out.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
@@ -187,6 +218,56 @@ def load_judge(name: str, device: str = "cpu") -> Judge:
         raise BenchError(f"judge '{name}' could not be loaded from {folder}: {str(exc).splitlines()[0]}") from None
     log.info("loaded judge %s from %s", name, folder)
     return Judge(spec, model, image_processor, tokenizer, device=device)
+
+
+# Model families a judge and a system's text encoder can share (same training data and recipe, so a judge of
+# the family favours the system even at another size): a substring of the lower-cased model id -> family.
+_FAMILY_MARKERS = (("chinese-clip", "chinese-clip"), ("altclip", "altclip"), ("altdiffusion", "altclip"),
+                   ("openai/clip-", "openai-clip"))
+
+
+def family_of(model_id: str) -> str | None:
+    """The model family a hub id or name belongs to (chinese-clip, altclip, openai-clip), or None."""
+    low = model_id.lower()
+    return next((family for marker, family in _FAMILY_MARKERS if marker in low), None)
+
+
+def judge_family(spec: JudgeSpec) -> str | None:
+    """A judge's family: from its model id, else its kind (a tiny altclip judge is of the altclip family)."""
+    return family_of(spec.model_id) or ({"altclip": "altclip", "chinese-clip": "chinese-clip"}.get(spec.kind))
+
+
+def shared_with(spec: JudgeSpec, strings: Sequence[str]) -> str | None:
+    """How a judge shares weights with a system whose spec holds `strings`: 'weights', 'family', or None."""
+    if any(spec.model_id == s or s.endswith(f"/{spec.model_id}") for s in strings):
+        return "weights"
+    family = judge_family(spec)
+    if family and any(family_of(s) == family for s in strings if "/" in s or s.startswith("zoo:")):
+        return "family"
+    return None
+
+
+def preferred_judge(lang: str, tier: str = "real") -> dict:
+    """Which judge to prefer for `lang`: one that reads it and is not of the default student's family."""
+    from bench.languages import get_language
+    from bench.models.encoders import STUDENT_ENCODERS
+
+    language = get_language(lang)
+    encoder = language.student_encoder
+    student = STUDENT_ENCODERS.get(encoder) if encoder in STUDENT_ENCODERS else None
+    student_family = family_of(student.model_id) if student else None
+    readers = [spec for _, spec in JUDGES.items() if spec.tier == tier and spec.reads(lang)
+               and spec.preprocess == "processor"]
+    default = default_judge(tier, lang)
+    readers.sort(key=lambda spec: spec.name != default)  # the language's default first, when it qualifies
+    independent = [spec for spec in readers if judge_family(spec) != student_family]
+    pick = (independent or readers or [None])[0]
+    reason = ("reads the language and is not of the family of the default student encoder "
+              f"({student.model_id if student else 'none'})" if independent else
+              "no judge that reads the language is independent of the default student; scores of that "
+              "student's systems favour them" if readers else "no judge reads the language")
+    return {"judge": pick.name if pick else None, "reason": reason,
+            "student_family": student_family, "independent": [j.name for j in independent]}
 
 
 @dataclass(frozen=True)
@@ -288,6 +369,8 @@ def judge_check(cfg: JudgeCheckConfig) -> dict:
         "r1_english": retrieval_accuracy(english, image_emb, 1),
         "r5_english": retrieval_accuracy(english, image_emb, 5),
         "chance_r1": 1.0 / n, "chance_r5": min(5, n) / n,
+        "context_length": judge.context_length,
+        "prefer": preferred_judge(cfg.lang, cfg.tier),
     }
 
 # The toy world's CLIP, trained on drawn scenes with captions in six languages (bench/world/judge.py).

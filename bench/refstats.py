@@ -21,7 +21,6 @@ from bench.errors import BenchError, NotAvailableOffline
 log = logging.getLogger(__name__)
 
 JUDGE_MODE = "judge"
-_IMAGE_EXTENSIONS = {".bmp", ".jpg", ".jpeg", ".pgm", ".png", ".ppm", ".tif", ".tiff", ".webp"}
 
 
 def judge_extractor(judge: str) -> str:
@@ -37,7 +36,7 @@ class RefstatsConfig:
     images: str
     extractor: str | None = "inception"  # FID/KID network; None skips
     mode: str = "clean"
-    judge: str | None = "clip-l"  # CMMD embeddings; None skips
+    judge: str | None = "clip-l-336"  # CMMD embeddings (the CMMD reference's model); None skips
     size: int | None = None  # center-crop and resize references to this size first (match generated size)
     limit: int | None = None
     image_column: str = "image"
@@ -57,13 +56,25 @@ class Refstats:
     @property
     def summary(self) -> dict:
         """What a result summary records about these statistics (no dates: summaries must be reproducible)."""
-        keys = ("name", "mode", "extractor", "resolution", "n", "source", "sha256")
+        keys = ("name", "mode", "extractor", "resolution", "n", "source", "sha256", "weights")
         return {k: self.meta.get(k) for k in keys} | {"file": self.path.name}
 
 
 def image_files(folder: Path) -> list[Path]:
-    """Images under `folder`, recursively, sorted by path (clean-fid's folder order)."""
-    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in _IMAGE_EXTENSIONS and p.is_file())
+    """The images of `folder` exactly as clean-fid's get_folder_features lists them.
+
+    Its rules (cleanfid 0.1.35): a case-sensitive glob per extension in cleanfid.utils.EXTENSIONS
+    (so .png, .PNG and .JPG count, .Png does not), recursive through subfolders, hidden files and
+    folders skipped (glob's default), and the full path strings sorted (so 'a-1.png' < 'a.png').
+    """
+    import glob
+    import os
+
+    from cleanfid.utils import EXTENSIONS
+
+    root = str(folder)
+    files = sorted(f for ext in EXTENSIONS for f in glob.glob(os.path.join(root, f"**/*.{ext}"), recursive=True))
+    return [Path(f) for f in files]
 
 
 def _materialise(cfg: RefstatsConfig, tmp: Path) -> tuple[list[Path], str]:
@@ -171,12 +182,17 @@ def build_refstats(cfg: RefstatsConfig) -> list[Path]:
         if cfg.extractor is not None:
             feats = extract_features(files, cfg.extractor, cfg.mode, device=device)
             path = paths.refstats_path(cfg.name, cfg.mode, cfg.extractor, resolution)
-            written.append(_save(path, feats, base | {"mode": cfg.mode, "extractor": cfg.extractor}))
+            weights = EXTRACTORS.get(cfg.extractor).weights(cfg.mode)
+            written.append(_save(path, feats, base | {"mode": cfg.mode, "extractor": cfg.extractor,
+                                                      "weights": weights}))
         if cfg.judge is not None:
+            from bench.judges import judge_fingerprint
+
             feats = judge_image_features(files, cfg.judge, device=device)
             extractor = judge_extractor(cfg.judge)
             path = paths.refstats_path(cfg.name, JUDGE_MODE, extractor, resolution)
-            written.append(_save(path, feats, base | {"mode": JUDGE_MODE, "extractor": extractor}))
+            written.append(_save(path, feats, base | {"mode": JUDGE_MODE, "extractor": extractor,
+                                                      "weights": judge_fingerprint(cfg.judge)}))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return written
@@ -194,22 +210,42 @@ def list_refstats() -> list[dict]:
     return out
 
 
-def find_refstats(name: str, mode: str, extractor: str, resolution: int | None = None) -> Path:
-    """The file for (name, mode, extractor), preferring `resolution`, else the only one; or a clear error."""
+def find_refstats(name: str, mode: str, extractor: str, resolution: int | None = None,
+                  other_resolution: bool = False) -> Path:
+    """The file for (name, mode, extractor) at `resolution`; never another size silently.
+
+    Statistics at the images' native size are used when no file has the run's size (the summary says so);
+    statistics that exist only at other sizes are an error listing them, unless `other_resolution`.
+    """
     matches = [m for m in list_refstats()
                if (m["name"], m["mode"], m["extractor"]) == (name, mode, extractor)]
-    if resolution is not None:
-        exact = [m for m in matches if m["resolution"] == resolution]
-        matches = exact or matches
-    if len(matches) == 1:
-        return paths.cache_dir("refstats") / matches[0]["file"]
     if not matches:
         names = sorted({m["name"] for m in list_refstats()})
         known = f"known: {', '.join(names)}" if names else "none built yet"
         raise BenchError(f"no reference statistics '{name}' for {extractor} ({mode}) ({known}; "
                          f"build them with bench refstats build --name {name} --images DIR)")
+    if resolution is not None:
+        exact = [m for m in matches if m["resolution"] == resolution]
+        native = [m for m in matches if m["resolution"] == "native"]
+        if exact or native:
+            matches = exact or native
+        elif not other_resolution:
+            sizes = ", ".join(str(m["resolution"]) for m in matches)
+            raise BenchError(f"reference statistics '{name}' for {extractor} ({mode}) exist only at {sizes} px, "
+                             f"the run is {resolution} px: build them with --size {resolution}, or pass "
+                             "--refstats-any-size to accept another size (recorded in the summary)")
+    if len(matches) == 1:
+        return paths.cache_dir("refstats") / matches[0]["file"]
     options = ", ".join(str(m["resolution"]) for m in matches)
     raise BenchError(f"reference statistics '{name}' exist at several resolutions ({options}); pick one")
+
+
+def resolution_warning(meta: dict, resolution: int | None) -> str | None:
+    """What a summary says when statistics of another (or unknown, native) size scored a run of `resolution`."""
+    if resolution is None or meta.get("resolution") == resolution:
+        return None
+    return (f"reference statistics '{meta.get('name')}' ({meta.get('extractor')}) are at "
+            f"{meta.get('resolution')} resolution, the run is {resolution} px")
 
 
 def load_refstats(path: Path) -> Refstats:

@@ -35,6 +35,8 @@ def evaluate(
     run: str = typer.Option(None, "--run", help="Score an existing run folder (path or run id) instead."),
     metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics; default: all that apply."),
     refstats: str = typer.Option(None, "--refstats", help="Reference statistics name for FID/KID/CMMD."),
+    refstats_any_size: bool = typer.Option(False, "--refstats-any-size",
+                                           help="Accept reference statistics of another size (recorded)."),
     judge: str = typer.Option(None, "--judge", help="Multilingual judge (default: the language's)."),
     judge_en: str = typer.Option(None, "--judge-en", help="English judge (default clip-l; tiny-clip for tiny runs)."),
     extractor: str = typer.Option(None, "--extractor", help="FID/KID network (inception; tiny-inception)."),
@@ -72,7 +74,8 @@ def evaluate(
             typer.echo(f"{name:22s} {m.direction} needs: {', '.join(m.needs) or '-'}")
         return
     cfg = EvalConfig(metrics=_split(metrics), judge=judge, judge_en=judge_en, extractor=extractor, mode=mode,
-                     refstats=refstats, device=device, copy_to_reports=publish)
+                     refstats=refstats, refstats_any_size=refstats_any_size, device=device,
+                     copy_to_reports=publish)
     if cfg.metrics:
         from bench.metrics import get_metric
 
@@ -122,9 +125,15 @@ def _print_summary(summary: dict, folder: Path) -> None:
         ci = result.get("ci")
         cached = summary["timings"]["metrics"][name]["cached"]
         value = result.get("value")
-        table.add_row(f"{name} {'↑' if result['higher_is_better'] else '↓'}",
+        scale = result.get("display_scale", 1)  # KID in the field's unit, x1000
+        if value is not None and scale != 1:
+            value, ci = value * scale, [c * scale for c in ci] if ci else None
+        label = f"{name} x{scale}" if scale != 1 else name
+        if result.get("truncated_prompts"):  # next to the score, per judge
+            label += f" ({result['truncated_prompts']}/{result['prompts']} truncated at {result['context_length']})"
+        table.add_row(f"{label} {'↑' if result['higher_is_better'] else '↓'}",
                       "-" if value is None else f"{value:.4f}",
-                      f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "-", str(result["n"]), "yes" if cached else "no")
+                      f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "n/a", str(result["n"]), "yes" if cached else "no")
     console = Console()
     console.print(table)
     for name, why in summary["skipped"].items():
@@ -140,7 +149,7 @@ def refstats_build(
     images: str = typer.Option(..., "--images", help="Image folder, or hf:<dataset id>[:split]."),
     extractor: str = typer.Option(None, "--extractor", help="FID/KID network (default inception; 'none' skips)."),
     mode: str = typer.Option("clean", "--mode", help="clean-fid mode."),
-    judge: str = typer.Option(None, "--judge", help="Judge for CMMD embeddings (default clip-l; 'none' skips)."),
+    judge: str = typer.Option(None, "--judge", help="Judge for CMMD embeddings (default clip-l-336; 'none' skips)."),
     size: int = typer.Option(None, "--size", help="Center-crop and resize references to this size first."),
     limit: int = typer.Option(None, "--limit", help="Use at most N images."),
     tiny: bool = typer.Option(False, "--tiny", help="Use the tiny offline extractor and judge."),
@@ -149,7 +158,7 @@ def refstats_build(
     from bench.refstats import RefstatsConfig, build_refstats
 
     extractor = extractor or ("tiny-inception" if tiny else "inception")
-    judge = judge or ("tiny-clip" if tiny else "clip-l")
+    judge = judge or ("tiny-clip" if tiny else "clip-l-336")
     cfg = RefstatsConfig(name=name, images=images, extractor=None if extractor == "none" else extractor,
                          mode=mode, judge=None if judge == "none" else judge, size=size, limit=limit)
     for path in build_refstats(cfg):
@@ -207,6 +216,8 @@ def judge_check(
                f"chance: {result['chance_r5']:.3f}")
     if not result["reads_lang"]:
         typer.echo(f"  note: {result['judge']} was not trained on {lang}")
+    prefer = result["prefer"]
+    typer.echo(f"  prefer: {prefer['judge'] or 'none'} ({prefer['reason']})")
 
 
 def leaderboard(

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from bench.registry import Registry
 
-NEEDS = ("judge", "judge-en", "inception-features", "refstats", "refstats-judge", "concepts")
+NEEDS = ("judge", "judge-en", "cmmd-judge", "inception-features", "refstats", "refstats-judge", "concepts")
 N_BOOTSTRAP = 1000
 BOOTSTRAP_SEED = 0
 
@@ -96,13 +96,18 @@ def get_metric(name: str) -> Metric:
 
 def bootstrap_ci(values: Sequence[float], groups: Sequence[str], n_boot: int = N_BOOTSTRAP,
                  seed: int = BOOTSTRAP_SEED) -> tuple[float, float] | None:
-    """95% percentile CI of the mean, resampling whole groups (prompts: samples of one prompt are correlated)."""
+    """95% percentile CI of the mean, resampling whole groups (prompts: samples of one prompt are correlated).
+
+    None (shown as "n/a") for fewer than two values or two groups, never a zero-width interval.
+    """
     import numpy as np
 
     values = np.asarray(values, dtype=np.float64)
     if values.size < 2:
         return None
     keys, index = np.unique(np.asarray(groups), return_inverse=True)
+    if len(keys) < 2:  # one prompt: resampling prompts cannot vary, so there is no interval ("n/a")
+        return None
     sums = np.bincount(index, weights=values, minlength=len(keys))
     counts = np.bincount(index, minlength=len(keys)).astype(np.float64)
     rng = np.random.default_rng(seed)

@@ -2,7 +2,9 @@
 confusers (zero-shot top-1 over their labels)? Overall and per category, with 95% bootstrap CIs.
 
 The multilingual judge reads native labels, the English judge English labels (bare labels, no
-template, so no language is favoured by an English "a photo of").
+template, so no language is favoured by an English "a photo of"). A tie for the highest similarity
+(two candidates with the same label, or equal embeddings) counts as wrong: the true concept is listed
+first, and an argmax would otherwise give it every tie.
 """
 
 from __future__ import annotations
@@ -21,16 +23,28 @@ def concept_label(concept, lang: str, english: bool) -> str:
     return concept.label_native
 
 
-def top1(image_emb, label_emb, candidates: list[list[int]]) -> list[int]:
-    """Index (within each image's candidate list) of the label most similar to the image."""
+def top1(image_emb, label_emb, candidates: list[list[int]]) -> list[tuple[int, int]]:
+    """Per image: index (within its candidate list) of the most similar label, and how many candidates share
+    that highest similarity (more than 1 is a tie, e.g. two concepts with the same label)."""
     import numpy as np
 
     sims = np.asarray(image_emb, np.float64) @ np.asarray(label_emb, np.float64).T
-    return [int(np.argmax(sims[i, cand])) for i, cand in enumerate(candidates)]
+    out = []
+    for i, cand in enumerate(candidates):
+        row = sims[i, cand]
+        best = int(np.argmax(row))
+        out.append((best, int(np.sum(row == row[best]))))
+    return out
+
+
+def is_correct(pick: int, tied: int) -> bool:
+    """Right only when the true concept (index 0) alone has the highest similarity: a tie never counts."""
+    return pick == 0 and tied == 1
 
 
 class _CultureAccuracy(Metric):
     higher_is_better = True
+    version = 2  # 2: ties count as wrong
     english = False
     judge_role = "judge"
 
@@ -69,12 +83,15 @@ class _CultureAccuracy(Metric):
         image_emb = ctx.features.judge_images(judge)[scored]
         picks = top1(image_emb, label_emb, candidates)
         rows, correct, groups, cats = [], [], [], []
+        ties = 0
         for k, i in enumerate(scored):
             row = ctx.rows[i]
-            hit = picks[k] == 0
-            chosen = label_ids[candidates[k][picks[k]]]
+            pick, tied = picks[k]
+            hit = is_correct(pick, tied)
+            ties += tied > 1
+            chosen = label_ids[candidates[k][pick]] if tied == 1 else ""
             rows.append(ctx.base_row(i) | {"concept": row["concept"], "category": row.get("category") or "",
-                                           "predicted": chosen, "correct": hit,
+                                           "predicted": chosen, "correct": hit, "tied": tied,
                                            "candidates": len(candidates[k])})
             correct.append(1.0 if hit else 0.0)
             groups.append(row["prompt_id"])
@@ -89,7 +106,7 @@ class _CultureAccuracy(Metric):
         return MetricResult(
             value=mean(correct), n=len(rows), ci=bootstrap_ci(correct, groups), rows=rows,
             extra={"judge": judge, "labels": "en" if self.english else "native", "chance": chance,
-                   "per_category": per_category, "truncated_labels": int(sum(truncated))},
+                   "per_category": per_category, "truncated_labels": int(sum(truncated)), "ties": int(ties)},
         )
 
 

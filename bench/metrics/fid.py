@@ -7,6 +7,24 @@ from __future__ import annotations
 from bench.metrics import Metric, MetricResult, register_metric
 
 KID_SEED = 0  # clean-fid's kernel_distance draws subsets from numpy's global RNG
+KID_SCALE = 1000  # the field reports KID x 10^3; the stored value is clean-fid's own
+# Below this many images (run or reference) KID and CMMD carry a warning: a project choice, documented in
+# the README, because their spread over subsets grows quickly in small sets. FID warns below the feature
+# dimension, where the covariance is singular.
+MIN_SET_IMAGES = 100
+
+
+def small_set_warnings(metric: str, n: int, reference_n: int, dim: int | None = None,
+                       minimum: int = MIN_SET_IMAGES) -> list[str]:
+    """Warnings for a set metric computed from too few images (run or reference side)."""
+    out = []
+    for side, count in (("run", n), ("reference", reference_n)):
+        if dim is not None and count < dim:
+            out.append(f"{metric}: {count} {side} images, fewer than the {dim}-d features "
+                       "(the covariance is singular; values are not comparable with published ones)")
+        elif count < minimum:
+            out.append(f"{metric}: {count} {side} images, fewer than the documented minimum {minimum}")
+    return out
 
 
 def fid_value(feats, mu_ref, sigma_ref) -> float:
@@ -38,8 +56,14 @@ class _SetMetric(Metric):
     needs = ("inception-features", "refstats")
 
     def settings(self, ctx) -> dict:
+        from bench.features import EXTRACTORS
+
         ref = ctx.refstats("inception")
-        return {"extractor": ctx.extractor, "mode": ctx.mode, "refstats": ref.summary}
+        return {"extractor": ctx.extractor, "mode": ctx.mode, "refstats": ref.summary,
+                "weights": EXTRACTORS.get(ctx.extractor).weights(ctx.mode)}
+
+    def warnings(self, n: int, reference_n: int, dim: int) -> list[str]:
+        return small_set_warnings(self.name, n, reference_n, dim if self.name == "fid" else None)
 
     def compute(self, ctx) -> MetricResult:
         import numpy as np
@@ -54,9 +78,13 @@ class _SetMetric(Metric):
         dist = np.linalg.norm(feats.astype(np.float64) - ref.mu, axis=1)
         rows = [ctx.base_row(i) | {"ref_mean_distance": float(d)} for i, d in enumerate(dist)]
         value = self.value(feats, ref) if len(feats) >= 2 else None
-        return MetricResult(value=value, n=len(rows), rows=rows,
-                            extra={"extractor": ctx.extractor, "mode": ctx.mode, "refstats": ref.meta["name"],
-                                   "reference_n": int(ref.feats.shape[0])})
+        extra = {"extractor": ctx.extractor, "mode": ctx.mode, "refstats": ref.meta["name"],
+                 "reference_n": int(ref.feats.shape[0]),
+                 "warnings": self.warnings(len(feats), int(ref.feats.shape[0]), int(feats.shape[1]))}
+        return MetricResult(value=value, n=len(rows), rows=rows, extra=extra | self.unit())
+
+    def unit(self) -> dict:
+        return {}
 
 
 @register_metric
@@ -77,7 +105,10 @@ class KID(_SetMetric):
 
     name = "kid"
     higher_is_better = False
-    display = "KID"
+    display = "KID \u00d710\u00b3"
 
     def value(self, feats, ref) -> float:
         return kid_value(feats, ref.feats)
+
+    def unit(self) -> dict:
+        return {"display_scale": KID_SCALE, "unit": "x1000 (value is clean-fid's, shown times 1000)"}
