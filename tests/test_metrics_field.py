@@ -183,7 +183,10 @@ def test_small_sets_are_marked_and_kid_is_shown_times_1000(world, tmp_path):
     kid = metrics["kid"]
     assert kid["display_scale"] == 1000 and "x1000" in kid["unit"]
     cell = _cell(kid)
-    assert cell.startswith(f"{kid['value'] * 1000:.{2 if abs(kid['value'] * 1000) >= 1 else 4}f} \u2020")
+    shown = kid["value"] * 1000
+    assert cell.startswith(f"{shown:.{2 if abs(shown) >= 1 else 4}f}") and "\u2020 (n=8)" in cell
+    if kid.get("ci"):  # the interval is shown in the same unit
+        assert f"\u00b1 {(kid['ci'][1] - kid['ci'][0]) * 1000 / 2:.4f}" in cell
     assert "\u2020" not in _cell(metrics["clip-score"])
     board = render(load_results())
     assert "KID \u00d710\u00b3" in board and "\u2020: the result's summary carries a warning" in board
