@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bench.errors import BenchError
+from bench.errors import BenchError, NotAvailableOffline
 from bench.registry import Registry
 
 if TYPE_CHECKING:
@@ -295,7 +295,9 @@ def _pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str,
         folder = paths.corpus_dir(source[len("corpus:"):])
         shards = sorted((folder / "data").glob("*.parquet"))
         if not shards:
-            raise BenchError(f"corpus {folder} has no parquet shards; build it with bench build-corpus")
+            raise BenchError(f"corpus {folder} has no parquet shards; build one with images, e.g. offline: "
+                             f"bench build-corpus --lang {lang} --source world:200 --translator none "
+                             f"--no-language-id --name world-{lang}, then --pairs corpus:world-{lang}")
         for shard in shards:
             frame = pl.read_parquet(shard)
             for row in frame.filter(pl.col("lang") == lang).iter_rows(named=True):
@@ -354,7 +356,11 @@ def judge_check(cfg: JudgeCheckConfig) -> dict:
     get_language(cfg.lang)
     name = cfg.judge or default_judge(cfg.tier, cfg.lang)
     spec = JUDGES.get(name)
-    require_available(spec)
+    try:
+        require_available(spec)
+    except NotAvailableOffline as exc:
+        raise NotAvailableOffline(f"{exc}; offline, check the toy world's judge instead: --judge world-clip "
+                                  f"--pairs corpus:world-{cfg.lang} (bench judge-check --list shows judges)") from None
     pairs = _pairs(cfg.pairs, cfg.lang, cfg.limit)
     images = [Image.open(io.BytesIO(img) if isinstance(img, bytes) else img).convert("RGB") for img, _, _ in pairs]
     judge = load_judge(name)

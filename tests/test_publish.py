@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from evalkit import make_reference_folder, make_run, write_prompt_set
@@ -88,3 +89,31 @@ def test_cli_publish_and_evaluate_messages(world, monkeypatch, capsys):
     assert code == 2 and out.err.startswith("error: ") and "does not exist" in out.err
     with pytest.raises(BenchError):
         publish_run(world.parent / "nope")
+
+
+def test_leaderboard_filters_and_exports_csv_and_json(world, tmp_path, monkeypatch, capsys):
+    import csv
+    import io
+
+    from bench.leaderboard_export import export, filtered_entries
+
+    zh = evaluate_run(world, EvalConfig(metrics=("clip-score",), copy_to_reports=True))
+    ko_run = make_run(tmp_path / "runs", run_id="tiny-sys-culture-ko-abc", n_prompts=3, samples=2, lang="ko")
+    ko = evaluate_run(ko_run, EvalConfig(metrics=("clip-score",), copy_to_reports=True))
+    assert {e.lang for e in filtered_entries()} == {"zh", "ko"}
+    only_ko = filtered_entries(langs=("ko",), prompts=("culture",), tiers=("tiny",))
+    assert [e.summary["run_id"] for e in only_ko] == [ko["run_id"]]
+    assert filtered_entries(tiers=("real",)) == []
+    table = list(csv.DictReader(io.StringIO(export(only_ko, "csv"))))
+    assert len(table) == 1 and table[0]["metric"] == "clip-score" and table[0]["lang"] == "ko"
+    assert float(table[0]["value"]) == pytest.approx(ko["metrics"]["clip-score"]["value"])
+    data = json.loads(export(filtered_entries(langs=("zh",)), "json"))
+    assert data[0]["value"] == zh["metrics"]["clip-score"]["value"] and data[0]["run_id"] == zh["run_id"]
+
+    from bench import cli
+
+    monkeypatch.setattr(sys, "argv", ["bench", "leaderboard", "--lang", "ko", "--format", "csv"])
+    with pytest.raises(SystemExit):
+        cli.main()
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("tier,prompt_set,system,lang,metric,value") and len(out.splitlines()) == 2

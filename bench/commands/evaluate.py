@@ -225,15 +225,41 @@ def leaderboard(
     grids: bool = typer.Option(True, "--grids/--no-grids", help="Also write image grids."),
     prefer: str = typer.Option(None, "--prefer", help="Run id(s), comma-separated, to show instead of the newest "
                                                      "result of the same system, prompt set and language."),
+    prompts: str = typer.Option(None, "--prompts", "-p", help="Only these prompt sets (comma-separated); prints."),
+    lang: str = typer.Option(None, "--lang", "-l", help="Only these languages (comma-separated); prints."),
+    tier: str = typer.Option(None, "--tier", help="Only this tier (real or tiny); prints."),
+    fmt: str = typer.Option(None, "--format", help="Print (or --out) the tables as md, csv or json instead of "
+                                                   "writing reports/leaderboard.md."),
+    out: Path = typer.Option(None, "--out", help="Write the filtered/exported tables to this file."),
 ) -> None:
     """Write reports/leaderboard.md from reports/results/*.json, plus image grids and a plot.
 
     One row per system, prompt set, language and tier: the newest result, or the one named by --prefer
     (recorded in the file, so --check uses it too); the others are listed below the tables.
+    --prompts/--lang/--tier/--format/--out print or export a filtered view instead.
+
+    Examples:
+
+      bench leaderboard
+
+      bench leaderboard --prompts world-general --lang zh,ko --format csv --out zh-ko.csv
     """
     from bench.report import check_leaderboard, leaderboard_path, write_leaderboard
 
     chosen = _split(prefer)
+    if any((prompts, lang, tier, fmt, out)):
+        from bench.leaderboard_export import export, filtered_entries
+
+        entries = filtered_entries(_split(prompts) or (), _split(lang) or (), _split(tier) or (), chosen or ())
+        text = export(entries, fmt or (out.suffix.lstrip(".") if out and out.suffix else "md"))
+        if out:
+            from bench import paths
+
+            paths.write_text(out, text)
+            typer.echo(f"wrote {out} ({len(entries)} results)")
+        else:
+            typer.echo(text, nl=False)
+        return
     if check:
         if not check_leaderboard(chosen):
             typer.echo(f"{leaderboard_path()} is stale: run `bench leaderboard` and commit it", err=True)
