@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install demo test perf slow lint check clean
+.PHONY: install demo test perf slow lint check clean gpu-bench
 
 $(BIN)/bench: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,10 @@ slow: install
 
 perf: install
 	$(BIN)/python -m pytest -q -s -m perf tests/perf
+
+# SDXL + PEA vs plain SDXL and distillation throughput, full size with random weights on CUDA (tiny on CPU).
+gpu-bench: install
+	$(BIN)/python -m bench.gpubench --out reports/gpu-bench.json
 
 lint: install
 	$(BIN)/ruff check bench tests
