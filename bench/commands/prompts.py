@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
     sub.command("validate")(validate)
     sub.command("build-xm3600")(build_xm3600)
     sub.command("build-coco-cn")(build_coco_cn)
+    sub.command("context")(context)
     app.add_typer(sub, name="prompts")
 
 
@@ -148,3 +149,18 @@ def build_coco_cn(
     out = build(CocoCNConfig(source=source, coco_captions=tuple(coco_captions), coco_images=coco_images,
                              split=split, kind=kind, n_images=n, seed=seed, name=name))
     typer.echo(f"wrote {out}")
+
+
+def context(
+    write: bool = typer.Option(True, "--write/--no-write", help="Also write reports/context-lengths.md."),
+) -> None:
+    """Count the prompts of every set and language longer than each judge's and text encoder's context."""
+    from bench import paths
+    from bench.context_report import context_counts, render
+
+    text = render(context_counts())
+    typer.echo(text, nl=False)
+    if write:
+        out = paths.reports_dir() / "context-lengths.md"
+        paths.write_text(out, text)
+        typer.echo(f"wrote {out}")
