@@ -127,4 +127,4 @@ def test_grids_show_the_same_prompts_across_systems(bench_home, reports):
     grids = [p for p in written["grids"] if "real-culture-zh" in p]
     assert len(grids) == 1
     with Image.open(grids[0]) as grid:
-        assert grid.size == (160 + 2 * 128, 2 * 128)
+        assert grid.size == (160 + 2 * 128, 56 + 2 * 128)  # a head band with each column's prompt
