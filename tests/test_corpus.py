@@ -210,9 +210,10 @@ def test_native_parallel_sources(tmp_path):
     cn = tmp_path / "cococn"
     cn.mkdir()
     (cn / "imageid.human-written-caption.txt").write_text("COCO_val2014_000000000042#0\t一只狗在跑\n")
+    (cn / "coco-cn_train.txt").write_text("COCO_val2014_000000000042\n")
     frame = pl.concat(list(open_source(f"coco-cn:{cn}", "zh").batches()))
     assert frame.select("id", "text", "image").rows() == [
-        ("coco-cn-human-COCO_val2014_000000000042-0", "一只狗在跑", "COCO_val2014_000000000042.jpg")]
+        ("coco-cn-human-written-COCO_val2014_000000000042-0", "一只狗在跑", "COCO_val2014_000000000042.jpg")]
     with pytest.raises(BenchError, match="Chinese captions only"):
         open_source(f"coco-cn:{cn}", "ko")
 

@@ -34,6 +34,8 @@ def build_corpus(
     min_size: int = typer.Option(None, "--min-size", help="LAION: drop images narrower or shorter than this."),
     min_similarity: float = typer.Option(None, "--min-similarity", help="LAION: minimum CLIP similarity."),
     min_aesthetic: float = typer.Option(None, "--min-aesthetic", help="LAION: minimum aesthetic score."),
+    images: str = typer.Option(None, "--images", help="XM3600 captions.jsonl: the folder of its <key>.jpg images "
+                                                      "(copied into the corpus; rows without one are counted)."),
 ) -> None:
     """Build a parallel caption corpus in corpora/<name>/ (resumable; shards split across torchrun ranks)."""
     from bench.corpus.build import CorpusConfig
@@ -50,7 +52,7 @@ def build_corpus(
                              min_height=min_size, min_similarity=min_similarity, min_aesthetic=min_aesthetic)
     config = CorpusConfig(lang=get_language(lang).code, sources=tuple(source), translator=translator,
                           translator_model=translator_model, name=name, limit=limit, shard_size=shard_size,
-                          batch_size=batch_size, device=device, filters=filters)
+                          batch_size=batch_size, device=device, filters=filters, images=images)
     result = run(config, progress=True)
     if not result.finalized:
         typer.echo(f"built {result.shards_built} shards of {result.folder}; the last rank to finish writes the "

@@ -63,6 +63,7 @@ class CorpusConfig:
     filters: FilterSettings = field(default_factory=FilterSettings)
     sample_pairs: int = 20
     seed: int = 0
+    images: str | None = None  # folder of separately distributed images (XM3600's captions.jsonl)
 
     def corpus_name(self) -> str:
         """The given name, or <source kinds>-<lang>-<translator>."""
@@ -73,7 +74,8 @@ class CorpusConfig:
 
     def hash(self) -> str:
         """Hash of the fields that decide the rows."""
-        return config_hash(self, exclude=("batch_size", "device", "name", "sample_pairs"))
+        unset = ("images",) if self.images is None else ()  # corpora built before --images keep their hash
+        return config_hash(self, exclude=("batch_size", "device", "name", "sample_pairs", *unset))
 
 
 @dataclass
@@ -171,7 +173,13 @@ def open_sources(config: CorpusConfig) -> list[Source]:
     """Open and check every source before anything is written."""
     if not config.sources:
         raise BenchError("no source given: pass --source KIND:PATH (e.g. --source sample)")
-    return [open_source(spec, config.lang) for spec in config.sources]
+    from bench.corpus.sources import IMAGE_FOLDER_KINDS
+
+    takes_images = [spec.partition(":")[0] in IMAGE_FOLDER_KINDS for spec in config.sources]
+    if config.images is not None and not any(takes_images):
+        raise BenchError(f"--images applies to {', '.join(IMAGE_FOLDER_KINDS)} sources only")
+    return [open_source(spec, config.lang, images=config.images if takes else None)
+            for spec, takes in zip(config.sources, takes_images, strict=True)]
 
 
 def _check_native(chunk: pl.DataFrame, config: CorpusConfig) -> None:
@@ -207,6 +215,9 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
             if index == 0:  # checks that need data pass before anything is written
                 _check_native(chunk, config)
                 _check_or_record_config(name, config, translator)
+                for source in sources:  # images a source carries go into the corpus (rows refer to them)
+                    if source.assets is not None:
+                        source.assets(paths.corpus_dir(name))
             kept, pre_counts = pre_filter(chunk, config.filters, dedup, lang.code)
             if index % world != rank:
                 bar.advance(task, chunk.height)

@@ -59,6 +59,9 @@ class Source:
     label: str
     read: Callable[[int], Iterator[pl.DataFrame]] = field(repr=False)
     files: list[Path] = field(default_factory=list)
+    # writes files the rows refer to (images) into the corpus folder; returns how many
+    assets: Callable[[Path], int] | None = field(default=None, repr=False)
+    counts: dict = field(default_factory=dict)  # what the reader dropped or found, for the manifest
 
     def batches(self, batch_rows: int = 65536) -> Iterator[pl.DataFrame]:
         """Frames with exactly the SOURCE_SCHEMA columns, in source order."""
@@ -68,8 +71,9 @@ class Source:
 
     def describe(self) -> dict:
         """kind, location and a content hash of the files read (for the manifest)."""
-        return {"kind": self.kind, "location": self.location, "label": self.label,
-                "sha256": files_sha256(self.files) if self.files else None}
+        out = {"kind": self.kind, "location": self.location, "label": self.label,
+               "sha256": files_sha256(self.files) if self.files else None}
+        return out | ({"counts": self.counts} if self.counts else {})
 
 
 SourceOpener = Callable[[str, str], Source]
@@ -85,10 +89,18 @@ def parse_spec(spec: str) -> tuple[str, str]:
     return kind, location
 
 
-def open_source(spec: str, lang: str) -> Source:
+IMAGE_FOLDER_KINDS = ("xm3600",)  # sources whose images are distributed separately (--images DIR)
+
+
+def open_source(spec: str, lang: str, images: str | None = None) -> Source:
     """Open a 'KIND:PATH' source for target language `lang`, checking its format up front."""
     kind, location = parse_spec(spec)
-    return SOURCES.get(kind)(location, get_language(lang).code)
+    opener = SOURCES.get(kind)
+    if images is not None:
+        if kind not in IMAGE_FOLDER_KINDS:
+            raise BenchError(f"--images applies to {', '.join(IMAGE_FOLDER_KINDS)} sources, not {kind}")
+        return opener(location, get_language(lang).code, images=images)
+    return opener(location, get_language(lang).code)
 
 
 def conform(frame: pl.DataFrame, label: str) -> pl.DataFrame:
@@ -351,102 +363,34 @@ def _load_dataset(name: str, split: str):
 
 
 @SOURCES.register("xm3600")
-def open_xm3600(location: str, lang: str) -> Source:
-    """Crossmodal-3600: Google's captions.jsonl, or the hub layout (floschne/xm3600: one split per language).
+def open_xm3600(location: str, lang: str, images: str | None = None) -> Source:
+    """Crossmodal-3600: the floschne/xm3600 parquet folder (images included), or Google's captions.jsonl with
+    `images` a folder of the separately distributed <key>.jpg (bench.corpus.public_corpora)."""
+    from bench.corpus import public_corpora
 
-    Captions in XM3600 are written independently per language, so a row pairs the image's i-th native
-    caption with its i-th English caption (cycling): image-parallel, not a translation.
-    """
     path = Path(location).expanduser()
     if path.is_file() or path.suffix == ".jsonl":
         path = _existing(location, "xm3600")
-        by_image = _xm3600_google(path, lang)
+        frame, assets, counts = public_corpora.xm3600_google(path, lang, images)
         files = [path]
-    else:
-        by_image = _xm3600_hub(location, lang)
-        files = []
-    ids, texts_en, texts, images = [], [], [], []
-    for key, (english, native, image) in by_image.items():
-        for i, caption in enumerate(native):
-            ids.append(f"xm3600-{key}-{i}")
-            texts.append(caption)
-            texts_en.append(english[i % len(english)] if english else "")
-            images.append(image)
-    frame = pl.DataFrame({"id": ids, "text_en": texts_en, "text": texts, "image": images},
-                         schema={"id": pl.String, "text_en": pl.String, "text": pl.String, "image": pl.String})
-    return Source("xm3600", location, "xm3600", lambda n: iter(frame.iter_slices(n)), files)
-
-
-def _xm3600_google(path: Path, lang: str) -> dict[str, tuple[list[str], list[str], str | None]]:
-    """image key -> (English captions, native captions, image file) from Google's captions.jsonl."""
-    out = {}
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                key = str(row["image/key"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                raise BenchError(
-                    f"{path}:{number}: not a Crossmodal-3600 captions line (expected 'image/key' and per-language captions)"
-                ) from None
-            native = (row.get(lang) or {}).get("caption", [])
-            english = (row.get("en") or {}).get("caption", [])
-            if native:
-                out[key] = (english, native, f"{key}.jpg")
-    if not out:
-        raise BenchError(f"{path} has no '{lang}' captions")
-    return out
-
-
-def _xm3600_hub(location: str, lang: str) -> dict[str, tuple[list[str], list[str], str | None]]:
-    """image key -> (English captions, native captions, image ref) from the per-language-split hub layout."""
-
-    def split_rows(split: str) -> dict[str, tuple[list[str], str | None]]:
-        dataset = _load_dataset(location, split)
-        cols = list(dataset.column_names or [])
-        key_col = _pick(cols, ("image_id", "image/key", "key", "id"))
-        cap_col = _pick(cols, ("captions", "caption"))
-        if key_col is None or cap_col is None:
-            raise BenchError(f"{location} split {split} is not in the Crossmodal-3600 layout "
-                             f"(needs image_id and captions; has {', '.join(cols)})")
-        out = {}
-        for row in dataset.select_columns([key_col, cap_col]):
-            captions = row[cap_col]
-            out[str(row[key_col])] = ([captions] if isinstance(captions, str) else list(captions), None)
-        return out
-
-    native = split_rows(lang)
-    english = split_rows("en") if lang != "en" else native
-    return {k: (english.get(k, ([], None))[0], caps, k) for k, (caps, _) in native.items()}
+    else:  # the floschne/xm3600 parquet layout: a local copy, or the hub id when it is reachable
+        if images is not None:
+            raise BenchError("--images is for Google's captions.jsonl; the floschne/xm3600 parquet holds its images")
+        frame, assets, counts = public_corpora.xm3600_parquet(path if path.is_dir() else Path(location), lang)
+        files = sorted(path.glob("**/*.parquet")) if path.is_dir() else []
+    return Source("xm3600", location, "xm3600", lambda n: iter(frame.iter_slices(n)), files, assets, counts)
 
 
 @SOURCES.register("coco-cn")
 def open_coco_cn(location: str, lang: str) -> Source:
-    """COCO-CN: human-written and manually translated Chinese captions ('<image id>#<n><tab><caption>' files)."""
+    """COCO-CN's manually written captions of one official split: coco-cn:DIR (train) or coco-cn:DIR@SPLIT."""
+    from bench.corpus import public_corpora
+
     if lang != "zh":
         raise BenchError(f"coco-cn holds Chinese captions only; use --lang zh (not {lang})")
-    path = _existing(location, "coco-cn")
-    files = sorted(path.glob("*caption*.txt")) if path.is_dir() else [path]
-    if not files:
-        raise BenchError(f"{location} holds no COCO-CN caption files (imageid.*caption.txt)")
-    ids, texts, images = [], [], []
-    for file in files:
-        kind = "translated" if "translated" in file.name else "human"
-        for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            key, sep, caption = line.replace("\t", " ", 1).partition(" ")
-            if not sep or "#" not in key:
-                raise BenchError(f"{file}:{number}: not a COCO-CN caption line ('<image id>#<n> <caption>')")
-            image_id = key.split("#", 1)[0]
-            ids.append(f"coco-cn-{kind}-{key.replace('#', '-')}")
-            texts.append(caption.strip())
-            images.append(f"{image_id}.jpg")
-    frame = pl.DataFrame({"id": ids, "text_en": [""] * len(ids), "text": texts, "image": images},
-                         schema={"id": pl.String, "text_en": pl.String, "text": pl.String, "image": pl.String})
-    return Source("coco-cn", location, "coco-cn", lambda n: iter(frame.iter_slices(n)), files)
+    folder, _, split = location.partition("@")
+    frame, files, counts = public_corpora.coco_cn(_existing(folder, "coco-cn"), split or "train")
+    return Source("coco-cn", location, "coco-cn", lambda n: iter(frame.iter_slices(n)), files, counts=counts)
 
 
 def environment_rank() -> tuple[int, int]:
