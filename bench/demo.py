@@ -41,6 +41,12 @@ def _corpus_lines(built: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
+def world_run_ids(world: dict) -> list[str]:
+    """Every run id the world benchmark evaluated."""
+    return [r["run"] for systems in world["results"].values() for per_lang in systems.values()
+            for r in per_lang.values()]
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the demo and say, in a few lines, what it found and where everything went."""
     parser = argparse.ArgumentParser(prog="python -m bench.demo", description=__doc__.splitlines()[0])
@@ -51,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from bench import paths
+    from bench import report_paired as paired
     from bench.report import write_leaderboard
     from bench.world.demo import WorldDemoConfig, run_world_benchmark, summary_lines
 
@@ -67,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(_corpus_lines(built)))
     print("tiny-translator output is random-weight garbage, so the filters drop it: that is the honest number.")
     print("\n".join(summary_lines(world)))
+    print("\n".join(paired.demo_lines(world_run_ids(world))))
     print(f"sample corpora {corpus_s:.0f} s; whole demo {total_s:.0f} s")
     print(f"leaderboard: {written['leaderboard']} ({written['results']} results; grids in "
           f"{paths.reports_dir() / 'grids'}); runs, checkpoints and caches under {paths.bench_home()}")

@@ -381,3 +381,37 @@ def draw_head(draw, xy: tuple[int, int], width: int, native: str, english: str) 
     for line in _wrap(draw, english, font, width, 2):
         draw.text((x, y), line, fill=(90, 90, 90), font=font)
         y += 13
+
+
+def demo_lines(run_ids: list[str]) -> list[str]:
+    """What the demo prints: per prompt set, gaps to the oracle and PEA against the others on the main
+    metric (mean [95% CI], Holm-adjusted p), and each system's consistency with the oracle."""
+    from bench import paths
+    from bench.report import Entry
+
+    entries = []
+    for run_id in run_ids:
+        file = paths.runs_dir() / run_id / paths.RUN_SUMMARY
+        if file.is_file():
+            entries.append(Entry(f"{run_id}.json", paths.read_json(file)))
+    lines: list[str] = []
+    for set_name in sorted({e.prompt_set for e in entries}):
+        group = [e for e in entries if e.prompt_set == set_name]
+        metric = main_metric(group)
+        if metric is None:
+            continue
+        lines.append(f"{set_name}: paired gaps on {metric}, mean [95% CI] (Holm-adjusted sign-flip p)")
+        for (strategy, lang), r in sorted(oracle_gaps(group, metric).items()):
+            lines.append(f"  {strategy} - {r['oracle']:<14} {lang} {_demo_cell(r)}")
+        for (a, b, lang), r in strategy_gaps(group, metric).items():
+            lines.append(f"  {a} - {b:<14} {lang} {_demo_cell(r)}")
+        cons = [(e.summary["metrics"]["consistency"], e) for e in group if "consistency" in e.summary["metrics"]]
+        if cons:
+            lines.append("  consistency with the oracle (image cosine): " + ", ".join(
+                f"{e.system} {e.lang} {_fmt(c['value'])}" for c, e in sorted(cons, key=lambda x: -x[0]["value"])))
+    return lines
+
+
+def _demo_cell(r: dict) -> str:
+    ci = r.get("ci") or [float("nan")] * 2
+    return f"{r['diff']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}] (p {r['p_holm']:.3g})"

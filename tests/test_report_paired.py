@@ -112,3 +112,24 @@ def test_grid_section_lists_each_columns_prompt(reports, monkeypatch):
     text = render(load_results())
     assert "Grid `grids/tiny-toyset-zh.png` (zh): rows asis-toy, pea-zh, translate-toy; columns:" in text
     assert "| 1 | p00 | native p00 | english p00 |" in text
+
+
+def test_demo_lines_print_gaps_and_consistency_order(bench_home, reports, monkeypatch):
+    from bench.report_paired import demo_lines
+
+    ids = []
+    for k, args in enumerate(SYSTEMS):
+        s = _summary(*args)
+        if args[2] != "english":  # consistency with the oracle: translate > pea > asis, as in the toy world
+            s["metrics"]["consistency"] = {"value": {"translate": 1.0, "pea": 0.9, "asis": 0.4}[args[2]] - k / 100}
+        paths.write_json(paths.runs_dir() / s["run_id"] / "summary.json", s)
+        ids.append(s["run_id"])
+    lines = demo_lines(ids + ["no-such-run"])
+    gaps = oracle_gaps(load_results(), "acc")
+    r = gaps[("pea-<lang>", "zh")]
+    assert lines[0] == "toyset v1: paired gaps on acc, mean [95% CI] (Holm-adjusted sign-flip p)"
+    assert any(line.startswith("  pea-<lang> - toy-en") and line.endswith(
+        f"zh {r['diff']:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}] (p {r['p_holm']:.3g})") for line in lines)
+    assert any(line.startswith("  pea-<lang> - asis-toy") for line in lines)
+    assert lines[-1] == ("  consistency with the oracle (image cosine): translate-toy zh 0.9700, pea-zh zh 0.8900, "
+                         "pea-ko ko 0.8600, asis-toy zh 0.3800, asis-toy ko 0.3500")

@@ -165,6 +165,8 @@ def test_set_level_resamplers_match_the_metrics():
     emb = feats / np.linalg.norm(feats, axis=1, keepdims=True)
     remb = ref / np.linalg.norm(ref, axis=1, keepdims=True)
     assert cmmd_resampler(emb, remb, 1.0, 1000.0)(idx) == pytest.approx(cmmd_value(emb[idx], remb, 1.0), rel=1e-9)
+    shift = cmmd_resampler(emb, remb, 1.0, 1000.0)(idx) - cmmd_resampler(emb, remb, 1.0, 1000.0, False)(idx)
+    assert shift == pytest.approx(1000.0 * np.exp(-np.sum((remb[:, None] - remb[None]) ** 2, -1) / 2).mean())
     # KID: with no repeats the resample statistic is the full unbiased MMD^2, which clean-fid's subset
     # average estimates; a direct double loop over pairs gives the same number
     kid = kid_resampler(feats[:10], ref[:12])(np.arange(10))

@@ -76,7 +76,8 @@ class FastFID:
         return float(np.sum((mu - self.mu_ref) ** 2) + trace_x + self.trace_ref - 2.0 * np.sum(np.sqrt(evals)))
 
 
-def kid_resampler(feats, ref_feats, max_ref: int = 5000, seed: int = SEED) -> Callable[[np.ndarray], float]:
+def kid_resampler(feats, ref_feats, max_ref: int = 5000, seed: int = SEED,
+                  reference_term: bool = True) -> Callable[[np.ndarray], float]:
     """KID of a resample (row indices, repeats allowed) from kernel matrices computed once.
 
     clean-fid's KID averages an unbiased MMD^2 (cubic polynomial kernel) over random subsets; its
@@ -89,9 +90,11 @@ def kid_resampler(feats, ref_feats, max_ref: int = 5000, seed: int = SEED) -> Ca
         y = y[np.random.default_rng(seed).choice(y.shape[0], max_ref, replace=False)]
     d = x.shape[1]
     kxx = (x @ x.T / d + 1.0) ** 3
-    kyy = (y @ y.T / d + 1.0) ** 3
-    m = y.shape[0]
-    yy = (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+    yy = 0.0
+    if reference_term:  # a constant across resamples: a centred spread does not need it
+        kyy = (y @ y.T / d + 1.0) ** 3
+        m = y.shape[0]
+        yy = (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
     xy = ((x @ y.T / d + 1.0) ** 3).mean(axis=1)
 
     def statistic(idx: np.ndarray) -> float:
@@ -106,8 +109,10 @@ def kid_resampler(feats, ref_feats, max_ref: int = 5000, seed: int = SEED) -> Ca
     return statistic
 
 
-def cmmd_resampler(emb, ref_emb, sigma: float, scale: float) -> Callable[[np.ndarray], float]:
-    """CMMD (biased V-statistic, Gaussian kernel) of a resample; equals cmmd_value(emb[idx], ref_emb)."""
+def cmmd_resampler(emb, ref_emb, sigma: float, scale: float,
+                   reference_term: bool = True) -> Callable[[np.ndarray], float]:
+    """CMMD (biased V-statistic, Gaussian kernel) of a resample; equals cmmd_value(emb[idx], ref_emb), less
+    the reference-only term (a constant) when `reference_term` is False."""
     x = np.asarray(emb, np.float64)
     y = np.asarray(ref_emb, np.float64)
     gamma = 1.0 / (2.0 * sigma**2)
@@ -117,8 +122,11 @@ def cmmd_resampler(emb, ref_emb, sigma: float, scale: float) -> Callable[[np.nda
         return np.exp(-gamma * sq)
 
     kxx = gram(x, x)
-    xy = gram(x, y).mean(axis=1)
-    yy = float(gram(y, y).mean()) if y.shape[0] <= 20000 else _chunked_mean(y, gram)
+    xy = np.zeros(x.shape[0])
+    for start in range(0, y.shape[0], 2048):  # bounded memory for large reference sets
+        xy += gram(x, y[start:start + 2048]).sum(axis=1)
+    xy /= y.shape[0]
+    yy = _chunked_mean(y, gram) if reference_term else 0.0
 
     def statistic(idx: np.ndarray) -> float:
         w = np.bincount(idx, minlength=x.shape[0]).astype(np.float64)
@@ -128,7 +136,7 @@ def cmmd_resampler(emb, ref_emb, sigma: float, scale: float) -> Callable[[np.nda
     return statistic
 
 
-def _chunked_mean(y, gram, chunk: int = 4096) -> float:
+def _chunked_mean(y, gram, chunk: int = 1024) -> float:
     """Mean of gram(y, y) without holding the whole matrix."""
     total = 0.0
     for start in range(0, y.shape[0], chunk):
@@ -137,7 +145,10 @@ def _chunked_mean(y, gram, chunk: int = 4096) -> float:
 
 
 def set_metric_spread(ctx, metric, value: float | None) -> tuple[float, float] | None:
-    """FID, KID or CMMD's `value` plus and minus the half-width of its prompt-resampled range (None otherwise)."""
+    """FID, KID or CMMD's `value` plus and minus the half-width of its prompt-resampled range (None otherwise).
+
+    Reference-only terms are constant across resamples and drop out of the half-width, so they are skipped.
+    """
     if value is None:
         return None
     groups = [row["prompt_id"] for row in ctx.rows]
@@ -147,14 +158,14 @@ def set_metric_spread(ctx, metric, value: float | None) -> tuple[float, float] |
         if metric.name == "fid":
             fast = FastFID(ref.mu, ref.sigma)
             return resampled_ci(lambda idx: fast(feats[idx]), groups, centre=value)
-        return resampled_ci(kid_resampler(feats, ref.feats), groups, centre=value)
+        return resampled_ci(kid_resampler(feats, ref.feats, reference_term=False), groups, centre=value)
     if metric.name == "cmmd":
         from bench.metrics.cmmd import SCALE, SIGMA
 
         judge = getattr(ctx, "cmmd_judge", None) or ctx.judge_en
         emb = ctx.features.judge_images(judge)
-        return resampled_ci(cmmd_resampler(emb, ctx.refstats("judge").feats, SIGMA, SCALE), groups,
-                            centre=value)
+        statistic = cmmd_resampler(emb, ctx.refstats("judge").feats, SIGMA, SCALE, reference_term=False)
+        return resampled_ci(statistic, groups, centre=value)
     return None
 
 

@@ -113,7 +113,7 @@ def _run(system: str, prompt_set: str, lang: str, cfg: WorldDemoConfig, timings:
     if acc:
         out["accuracy"] = round(acc["value"], 4)
         out["per_attribute"] = {k: round(v, 4) for k, v in acc["per_attribute"].items()}
-    for name in ("clip-score", "culture-accuracy", "fid", "cmmd"):
+    for name in ("clip-score", "culture-accuracy", "fid", "cmmd", "consistency"):
         if name in metrics and metrics[name]["value"] is not None:
             out[name] = round(metrics[name]["value"], 4)
     return out
