@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"sample corpora {corpus_s:.0f} s; whole demo {total_s:.0f} s")
     print(f"leaderboard: {written['leaderboard']} ({written['results']} results; grids in "
           f"{paths.reports_dir() / 'grids'}); runs, checkpoints and caches under {paths.bench_home()}")
+    print("results browser on these toy-world runs: .venv/bin/bench serve, then open the /login link it prints")
 
 
 if __name__ == "__main__":

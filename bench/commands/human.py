@@ -127,7 +127,7 @@ def crowd(
     study: str = typer.Option(..., "--study", help="A study of toy-world runs."),
     annotators: int = typer.Option(20, "--annotators", help="Simulated annotators (invited now)."),
     votes: int = typer.Option(30, "--votes", help="Votes per annotator."),
-    flip: float = typer.Option(0.1, "--flip", help="Share of answers each simulated annotator flips."),
+    flip: float = typer.Option(0.1, "--flip", help="Share of preferences each simulated annotator flips."),
     seed: int = typer.Option(0, help="Seed of the simulated crowd."),
 ) -> None:
     """Toy world only: the exact analyser votes as a noisy crowd through the same task code people use."""

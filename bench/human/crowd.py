@@ -1,7 +1,7 @@
 """A simulated crowd for the toy world: the exact analyser votes as a noisy annotator.
 
 It prefers the image that shows more of the prompt's attributes (equal counts: a tie, or both bad when neither
-shows any) and flips a set share of its answers (left <-> right; a tie becomes a random side). It goes through
+shows any) and flips a set share of its preferences (left <-> right; a tie has no side to flip). It goes through
 the same task, vote and check code as people, so the rankings it yields test the whole chain.
 """
 
@@ -18,7 +18,7 @@ def _answer(shown: tuple[int, int], flip: float, rng: random.Random) -> str:
     left, right = shown
     answer = "left" if left > right else "right" if right > left else ("both_bad" if left == 0 else "tie")
     if rng.random() < flip:
-        answer = {"left": "right", "right": "left"}.get(answer, rng.choice(("left", "right")))
+        answer = {"left": "right", "right": "left"}.get(answer, answer)
     return answer
 
 
