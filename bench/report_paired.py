@@ -409,7 +409,35 @@ def demo_lines(run_ids: list[str]) -> list[str]:
         if cons:
             lines.append("  consistency with the oracle (image cosine): " + ", ".join(
                 f"{e.system} {e.lang} {_fmt(c['value'])}" for c, e in sorted(cons, key=lambda x: -x[0]["value"])))
+        lines += _between_languages(group)
     return lines
+
+
+def _between_languages(group: list) -> list[str]:
+    """Image consistency between two languages of one strategy (same prompt ids and seeds), when computable."""
+    from bench import paths
+    from bench.errors import BenchError
+    from bench.report import _system_family
+    from bench.stats.consistency import run_consistency
+
+    families: dict[str, list] = defaultdict(list)
+    for e in group:
+        if not _is_oracle(e):
+            families[_system_family(e)].append(e)
+    cells = []
+    for family, members in sorted(families.items()):
+        members = sorted(members, key=lambda e: e.lang)
+        judge = ((members[0].summary["metrics"].get("consistency") or {}).get("judge"))
+        for x, y in combinations(members, 2):
+            if not judge:
+                continue
+            try:
+                c = run_consistency(paths.runs_dir() / x.summary["run_id"], paths.runs_dir() / y.summary["run_id"],
+                                    judge)
+            except BenchError:
+                continue
+            cells.append(f"{family} {x.lang}-{y.lang} {_fmt(c['value'])} [{_fmt(c['ci'][0])}, {_fmt(c['ci'][1])}]")
+    return ["  consistency between languages (image cosine): " + ", ".join(cells)] if cells else []
 
 
 def _demo_cell(r: dict) -> str:

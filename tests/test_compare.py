@@ -78,7 +78,7 @@ def test_compare_pairs_by_prompt_and_sample(pair):
     oracle, system, summary = pair
     result = compare_runs(system, oracle, consistency=True)
     rows = {r["metric"]: r for r in result["rows"]}
-    assert set(rows) == {"clip-score-en", "culture-accuracy"}  # the per-image metrics both runs have
+    assert set(rows) == {"clip-score-en", "culture-accuracy", "fid", "kid", "cmmd"}  # what both runs have
     a = pl.read_parquet(system / "scores" / "clip-score-en.parquet")["value"].to_numpy()
     b = pl.read_parquet(oracle / "scores" / "clip-score-en.parquet")["value"].to_numpy()
     r = rows["clip-score-en"]
@@ -119,5 +119,24 @@ def test_compare_cli_prints_writes_and_names_mismatches(pair, tmp_path, monkeypa
     evaluate_run(reseeded, EvalConfig(metrics=("clip-score-en",)))
     with pytest.raises(BenchError, match=r"seeds differ for 1 of 8 image\(s\) \(first p000/0: 0 vs 12345\)"):
         compare_runs(oracle, reseeded)
-    with pytest.raises(BenchError, match="metric 'kid' has no per-image scores"):
-        compare_runs(system, oracle, metrics=("kid",))
+    with pytest.raises(BenchError, match="metric 'consistency' is not scored in both runs"):
+        compare_runs(system, oracle, metrics=("consistency",))
+
+
+def test_compare_set_metrics_by_prompt_resampling_and_swaps(pair):
+    from bench.metrics.cmmd import cmmd_value
+    from bench.refstats import load_refstats
+
+    oracle, system, summary = pair
+    result = compare_runs(system, oracle, metrics=("cmmd", "fid"), consistency=False)
+    rows = {r["metric"]: r for r in result["rows"]}
+    oracle_summary = paths.read_json(oracle / "summary.json")
+    for name in ("cmmd", "fid"):
+        r = rows[name]
+        assert r["diff"] == pytest.approx(summary["metrics"][name]["value"] - oracle_summary["metrics"][name]["value"])
+        assert r["ci"][0] < r["diff"] < r["ci"][1] and 0 < r["p"] <= 1 and r["n_images"] == 8
+    # the CMMD difference recomputed by hand from the cached embeddings and the reference file
+    ref = load_refstats(paths.cache_dir("refstats") / summary["metrics"]["cmmd"]["settings"]["refstats"]["file"])
+    emb = lambda run: np.load(run / "features" / "judge-tiny-clip.npz")["feats"]  # noqa: E731
+    direct = cmmd_value(emb(system), ref.feats) - cmmd_value(emb(oracle), ref.feats)
+    assert rows["cmmd"]["diff"] == pytest.approx(direct, rel=1e-6)

@@ -63,14 +63,19 @@ def compare_runs(run_a: str | Path, run_b: str | Path, metrics: tuple[str, ...] 
     folder_a, folder_b = resolve_run(str(run_a)), resolve_run(str(run_b))
     a, b = read_summary(folder_a), read_summary(folder_b)
     _check_same_prompts(a, b)
+    from bench.stats.setpaired import SET_METRICS, set_difference
+
     shared = sorted(set(a["scores"]) & set(b["scores"]))
+    shared_sets = [m for m in SET_METRICS if m in a["metrics"] and m in b["metrics"]
+                   and a["metrics"][m].get("value") is not None and b["metrics"][m].get("value") is not None]
     if metrics:
         for m in metrics:
             for name, s in (("A", a), ("B", b)):
-                if m not in s["scores"]:
-                    raise BenchError(f"metric '{m}' has no per-image scores in run {name} ({s['run_id']}); "
-                                     f"both have: {', '.join(shared) or 'none'}")
-        shared = list(metrics)
+                if m not in s["scores"] and m not in shared_sets:
+                    raise BenchError(f"metric '{m}' is not scored in both runs (missing in {name}, "
+                                     f"{s['run_id']}); both have: {', '.join(shared + shared_sets) or 'none'}")
+        shared_sets = [m for m in metrics if m in shared_sets and m not in shared]
+        shared = [m for m in metrics if m in shared]
     # the pairing is checked once on the image lists, so a mismatch is reported before any metric
     align(_images(a), _images(b), strict=True)
     rows = []
@@ -79,6 +84,13 @@ def compare_runs(run_a: str | Path, run_b: str | Path, metrics: tuple[str, ...] 
         info = a["metrics"].get(m, {})
         rows.append({"metric": m, "display": info.get("display", m),
                      "higher_is_better": info.get("higher_is_better", True), **result})
+    keys_a = list(zip(a["images"]["prompt_id"], a["images"]["sample"], strict=True))
+    keys_b = list(zip(b["images"]["prompt_id"], b["images"]["sample"], strict=True))
+    for m in shared_sets:
+        info = a["metrics"][m]
+        result = set_difference(folder_a, folder_b, a, b, m, keys_a, keys_b)
+        rows.append({"metric": m, "display": info.get("display", m),
+                     "higher_is_better": info.get("higher_is_better", False), **result})
     for row, p in zip(rows, holm([r["p"] for r in rows]), strict=True):
         row["p_holm"] = p
     out = {"format": COMPARE_FORMAT, "a": _describe(a), "b": _describe(b), "difference": "A - B",
