@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import paths
-from bench.config import stable_hash, to_jsonable
+from bench.config import check_settings, setting, stable_hash, to_jsonable
 from bench.errors import BenchError
+from bench.judges import TIER_DEFAULTS
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT = 1
-CMMD_JUDGE = "clip-l-336"  # google-research/cmmd's openai/clip-vit-large-patch14-336, its preprocessing
+CMMD_JUDGE = TIER_DEFAULTS["real"]["cmmd_judge"]  # google-research/cmmd's CLIP ViT-L/14-336, its preprocessing
 _REQUIRED = ("prompt_id", "sample", "file")
 
 
@@ -58,15 +59,21 @@ def set_eval_defaults(prompt_set: str) -> dict[str, str]:
 class EvalConfig:
     """What to compute for a run; None picks the default for the run's tier and language."""
 
-    metrics: tuple[str, ...] | None = None  # None: every metric that applies (set metrics need refstats)
-    judge: str | None = None  # multilingual judge (bench.judges)
-    judge_en: str | None = None  # English judge
-    extractor: str | None = None  # FID/KID network (bench.features.EXTRACTORS)
-    mode: str = "clean"  # clean-fid mode: clean, legacy_tensorflow, legacy_pytorch
-    refstats: str | None = None  # name of reference statistics for FID, KID and CMMD
-    refstats_any_size: bool = False  # accept statistics built at another size than the run's (recorded)
-    device: str = "auto"  # auto: cuda when available, else cpu
-    copy_to_reports: bool = False  # publish to reports/results (kept out when not comparable; bench.publish)
+    metrics: tuple[str, ...] | None = setting(None, "Metrics to compute (default: every one that applies; "
+                                              "set metrics need --refstats).")
+    judge: str | None = setting(None, "Multilingual judge (default: the language's; bench judge-check --list).")
+    judge_en: str | None = setting(None, "English judge (default: the tier's, bench.judges.TIER_DEFAULTS).")
+    extractor: str | None = setting(None, "FID/KID network (default: the tier's, bench.judges.TIER_DEFAULTS).")
+    mode: str = setting("clean", "clean-fid mode.", choices=("clean", "legacy_tensorflow", "legacy_pytorch"))
+    refstats: str | None = setting(None, "Reference statistics name for FID, KID and CMMD (bench refstats list).")
+    refstats_any_size: bool = setting(False, "Accept reference statistics built at another size than the run's "
+                                      "(recorded).")
+    device: str = setting("auto", "Where judges and extractors run (auto: cuda when available, else cpu).")
+    copy_to_reports: bool = setting(False, "Also publish to reports/results (the leaderboard's input) when "
+                                    "comparable with what is there.", flag="--publish")
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
 
 @dataclass(frozen=True)
@@ -149,7 +156,7 @@ class EvalContext:
 
     def __init__(self, run: Run, cfg: EvalConfig) -> None:
         from bench.features import EXTRACTORS, FID_MODES, RunFeatures
-        from bench.judges import JUDGES, default_english_judge, default_judge
+        from bench.judges import JUDGES, default_english_judge, default_judge, tier_default
 
         self.run = run
         self.rows = run.rows
@@ -161,7 +168,7 @@ class EvalContext:
         self.judge = cfg.judge or preset.get("judge") or default_judge(self.tier, self.lang)
         self.judge_en = cfg.judge_en or preset.get("judge_en") or default_english_judge(self.tier)
         self.extractor = (cfg.extractor or preset.get("extractor")
-                          or ("tiny-inception" if self.tier == "tiny" else "inception"))
+                          or tier_default(self.tier, "extractor"))
         # CMMD's embedding model: the reference's CLIP for real runs, the English judge for tiny ones
         self.cmmd_judge = preset.get("cmmd_judge") or (self.judge_en if self.tier == "tiny" else CMMD_JUDGE)
         JUDGES.get(self.judge)

@@ -69,9 +69,17 @@ register_judge(JudgeSpec("chinese-clip-l14", "OFA-Sys/chinese-clip-vit-large-pat
 register_judge(JudgeSpec("tiny-clip", "zoo:tiny-clip-judge", "clip", "tiny", ("en",)))
 register_judge(JudgeSpec("tiny-altclip", "zoo:tiny-altclip-judge", "altclip", "tiny"))
 
-# Judges used when the evaluation config names none: the language's default for real runs.
-TINY_DEFAULTS = {"judge": "tiny-altclip", "judge_en": "tiny-clip"}
-REAL_EN_JUDGE = "clip-l"
+# The one table of tier defaults: what evaluation, reference statistics and judge checks use when no judge or
+# extractor is named. judge None = the language's own judge (bench.languages); a prompt set may override these.
+TIER_DEFAULTS: dict[str, dict[str, str | None]] = {
+    "real": {"judge": None, "judge_en": "clip-l", "extractor": "inception", "cmmd_judge": "clip-l-336"},
+    "tiny": {"judge": "tiny-altclip", "judge_en": "tiny-clip", "extractor": "tiny-inception", "cmmd_judge": "tiny-clip"},
+}
+
+
+def tier_default(tier: str, role: str) -> str | None:
+    """The default judge ('judge', 'judge_en', 'cmmd_judge') or feature extractor ('extractor') of a tier."""
+    return TIER_DEFAULTS["tiny" if tier == "tiny" else "real"][role]
 
 
 @functools.lru_cache(maxsize=32)
@@ -88,8 +96,9 @@ def judge_fingerprint(name: str) -> str:
 
 def default_judge(tier: str, lang: str) -> str:
     """The multilingual judge for a run of `tier` in `lang`."""
-    if tier == "tiny":
-        return TINY_DEFAULTS["judge"]
+    judge = tier_default(tier, "judge")
+    if judge:
+        return judge
     from bench.languages import get_language
 
     return get_language(lang).judge
@@ -97,7 +106,7 @@ def default_judge(tier: str, lang: str) -> str:
 
 def default_english_judge(tier: str) -> str:
     """The English judge for a run of `tier`."""
-    return TINY_DEFAULTS["judge_en"] if tier == "tiny" else REAL_EN_JUDGE
+    return tier_default(tier, "judge_en") or ""
 
 
 class Judge:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bench import paths
 from bench.errors import BenchError, NotAvailableOffline
+from bench.judges import TIER_DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,9 @@ class RefstatsConfig:
 
     name: str
     images: str
-    extractor: str | None = "inception"  # FID/KID network; None skips
+    extractor: str | None = TIER_DEFAULTS["real"]["extractor"]  # FID/KID network; None skips
     mode: str = "clean"
-    judge: str | None = "clip-l-336"  # CMMD embeddings (the CMMD reference's model); None skips
+    judge: str | None = TIER_DEFAULTS["real"]["cmmd_judge"]  # CMMD embeddings (the CMMD reference's model); None skips
     size: int | None = None  # center-crop and resize references to this size first (match generated size)
     limit: int | None = None
     image_column: str = "image"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import typer
 
+from bench.cli_options import Group, build, field_default, options_from
 from bench.errors import BenchError
+from bench.evaluate import EvalConfig
+from bench.generate.config import GenerateConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -28,32 +32,17 @@ def _split(value: str | None) -> tuple[str, ...] | None:
     return tuple(v for v in value.replace(",", " ").split() if v)
 
 
+@options_from(Group(GenerateConfig, "gen", exclude=("model", "prompts", "lang"), prefix="Generation: ",
+                   table="generate"),
+              Group(EvalConfig, "evaluation", table="evaluate"))
 def evaluate(
     model: str = typer.Option(None, "--model", "-m", help="System(s) to evaluate, comma-separated (bench models)."),
     prompts: str = typer.Option(None, "--prompts", "-p", help="Prompt set(s), comma-separated (bench prompts list)."),
     lang: str = typer.Option(None, "--lang", "-l", help="Prompt language(s), comma-separated (ISO 639-1)."),
     run: str = typer.Option(None, "--run", help="Score an existing run folder (path or run id) instead."),
-    metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics; default: all that apply."),
-    refstats: str = typer.Option(None, "--refstats", help="Reference statistics name for FID/KID/CMMD."),
-    refstats_any_size: bool = typer.Option(False, "--refstats-any-size",
-                                           help="Accept reference statistics of another size (recorded)."),
-    judge: str = typer.Option(None, "--judge", help="Multilingual judge (default: the language's)."),
-    judge_en: str = typer.Option(None, "--judge-en", help="English judge (default clip-l; tiny-clip for tiny runs)."),
-    extractor: str = typer.Option(None, "--extractor", help="FID/KID network (inception; tiny-inception)."),
-    mode: str = typer.Option("clean", "--mode", help="clean-fid mode: clean, legacy_tensorflow, legacy_pytorch."),
-    device: str = typer.Option("auto", "--device", help="Where judges and extractors run (auto, cpu, cuda)."),
-    samples: int = typer.Option(4, help="Generation: images per prompt."),
-    steps: int = typer.Option(30, help="Generation: sampling steps."),
-    guidance: float = typer.Option(7.5, help="Generation: classifier-free guidance scale."),
-    size: int = typer.Option(None, help="Generation: image size (default: the system's)."),
-    scheduler: str = typer.Option("dpmpp", help="Generation: scheduler."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Generation: batch size."),
-    seed: int = typer.Option(0, help="Generation: run seed."),
-    dtype: str = typer.Option("auto", help="Generation: dtype."),
-    limit: int = typer.Option(None, help="Generation: only the first N prompts."),
     list_metrics: bool = typer.Option(False, "--list-metrics", help="List the metrics and exit."),
-    publish: bool = typer.Option(False, "--publish", help="Also publish to reports/results (the leaderboard's "
-                                                          "input) when comparable with what is there."),
+    gen: dict | None = None,
+    evaluation: dict | None = None,
 ) -> None:
     """Generate whatever images are missing, score every image, write scores/ and summary.json.
 
@@ -65,7 +54,7 @@ def evaluate(
 
       bench evaluate -m pea-zh,translate-sdxl -p general,culture -l zh,ko --refstats coco-512 --publish
     """
-    from bench.evaluate import EvalConfig, evaluate_run
+    from bench.evaluate import evaluate_run
 
     if list_metrics:
         from bench.metrics import load_metrics
@@ -73,9 +62,10 @@ def evaluate(
         for name, m in load_metrics().items():
             typer.echo(f"{name:22s} {m.direction} needs: {', '.join(m.needs) or '-'}")
         return
-    cfg = EvalConfig(metrics=_split(metrics), judge=judge, judge_en=judge_en, extractor=extractor, mode=mode,
-                     refstats=refstats, refstats_any_size=refstats_any_size, device=device,
-                     copy_to_reports=publish)
+    cfg = build(EvalConfig, evaluation or {})
+    publish = cfg.copy_to_reports
+    gen = {f.name: field_default(f) for f in dataclasses.fields(GenerateConfig)
+           if f.name not in ("model", "prompts", "lang")} | (gen or {})
     if cfg.metrics:
         from bench.metrics import get_metric
 
@@ -88,8 +78,6 @@ def evaluate(
     if not run and any("," in (v or "") for v in (model, prompts, lang)):
         from bench.suite import Suite, print_table, run_suite
 
-        gen = dict(samples=samples, steps=steps, guidance=guidance, size=size, scheduler=scheduler,
-                   batch_size=batch_size, seed=seed, dtype=dtype, limit=limit)
         suite = Suite.from_lists(_split(model) or (), _split(prompts) or (), _split(lang) or (), gen, cfg, publish)
         print_table(run_suite(suite, echo=typer.echo))
         return
@@ -100,11 +88,9 @@ def evaluate(
     else:
         if not (model and prompts and lang):
             raise BenchError("give --model, --prompts and --lang (or --run FOLDER)")
-        from bench.generate import GenerateConfig, generate
+        from bench.generate import generate
 
-        folder = generate(GenerateConfig(model=model, prompts=prompts, lang=lang, samples=samples, steps=steps,
-                                         guidance=guidance, size=size, scheduler=scheduler,
-                                         batch_size=batch_size, seed=seed, dtype=dtype, limit=limit))
+        folder = generate(GenerateConfig(model=model, prompts=prompts, lang=lang, **gen))
     summary = evaluate_run(folder, cfg)
     _print_summary(summary, folder)
     from bench.commands.publish import report_publication
@@ -155,10 +141,12 @@ def refstats_build(
     tiny: bool = typer.Option(False, "--tiny", help="Use the tiny offline extractor and judge."),
 ) -> None:
     """Compute reference statistics from a folder or dataset and store them by name."""
+    from bench.judges import tier_default
     from bench.refstats import RefstatsConfig, build_refstats
 
-    extractor = extractor or ("tiny-inception" if tiny else "inception")
-    judge = judge or ("tiny-clip" if tiny else "clip-l-336")
+    tier = "tiny" if tiny else "real"
+    extractor = extractor or tier_default(tier, "extractor")
+    judge = judge or tier_default(tier, "cmmd_judge")
     cfg = RefstatsConfig(name=name, images=images, extractor=None if extractor == "none" else extractor,
                          mode=mode, judge=None if judge == "none" else judge, size=size, limit=limit)
     for path in build_refstats(cfg):

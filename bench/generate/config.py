@@ -1,13 +1,11 @@
-"""The generation stage's frozen config and its up-front validation."""
+"""The generation stage's frozen config: every sampling setting with its one default and range."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.errors import BenchError
+from bench.config import check_settings, not_hashed, setting
 
-# Fields that change how fast images are made, never which images: left out of the run hash.
-NOT_HASHED = ("batch_size", "compile")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 
 
@@ -15,32 +13,27 @@ DTYPES = ("auto", "float32", "float16", "bfloat16")
 class GenerateConfig:
     """One generation run: a system, a prompt set in one language, and the sampling settings."""
 
-    model: str
-    prompts: str
-    lang: str
-    samples: int = 4
-    steps: int = 30
-    guidance: float = 7.5
-    size: int | None = None  # square image side in pixels; None = the system's default resolution
-    scheduler: str = "dpmpp"
-    batch_size: int = 8
-    seed: int = 0
-    dtype: str = "auto"
-    compile: bool = False
-    limit: int | None = None  # only the first `limit` prompts of the set
+    model: str = setting(help="System to run (bench models lists them).", short="-m")
+    prompts: str = setting(help="Prompt set name (bench prompts list).", short="-p")
+    lang: str = setting(help="Prompt language (ISO 639-1).", short="-l")
+    samples: int = setting(4, "Images per prompt.", min=1)
+    steps: int = setting(30, "Denoising steps.", min=1)
+    guidance: float = setting(7.5, "Classifier-free guidance scale (1 or less: no guidance).", min=0)
+    size: int | None = setting(None, "Square image side in pixels (default: the system's).", min=8, multiple_of=8)
+    scheduler: str = setting("dpmpp", "Sampler: dpmpp, ddim, euler, euler-a, unipc, pndm, default.")
+    batch_size: int = setting(8, "Images per pipeline call (does not change images).", min=1, hashed=False)
+    seed: int = setting(0, "Run seed; each image's seed derives from it, the prompt id and the sample.", min=0)
+    dtype: str = setting("auto", "auto (fp16 on GPU, fp32 on CPU), float32, float16, bfloat16.", choices=DTYPES)
+    compile: bool = setting(False, "torch.compile the UNet.", hashed=False)
+    limit: int | None = setting(None, "Only the first N prompts of the set.", min=1)
+
+    def __post_init__(self) -> None:
+        self.check()
 
     def check(self) -> None:
         """Raise a one-line BenchError for values no run can use (names are checked by their registries)."""
-        for name in ("samples", "steps", "batch_size"):
-            if getattr(self, name) < 1:
-                raise BenchError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.guidance < 0:
-            raise BenchError(f"--guidance must be >= 0, got {self.guidance}")
-        if self.seed < 0:
-            raise BenchError(f"--seed must be >= 0, got {self.seed}")
-        if self.size is not None and (self.size < 8 or self.size % 8):
-            raise BenchError(f"--size must be a positive multiple of 8, got {self.size}")
-        if self.limit is not None and self.limit < 1:
-            raise BenchError(f"--limit must be at least 1, got {self.limit}")
-        if self.dtype not in DTYPES:
-            raise BenchError(f"unknown dtype '{self.dtype}' (one of {', '.join(DTYPES)})")
+        check_settings(self)
+
+
+# Fields that change how fast images are made, never which images: left out of the run hash.
+NOT_HASHED = not_hashed(GenerateConfig)

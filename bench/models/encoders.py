@@ -197,8 +197,10 @@ def _load_auto(spec: StudentSpec) -> StudentEncoder:
     return StudentEncoder(spec, tokenizer, _from_pretrained(AutoModel, spec.model_id, "student encoder"))
 
 
+# Chinese-CLIP's own tokenizer context is 52 tokens (cn_clip's clip.tokenize, which the public PEA code uses);
+# the pooled embedding is a mean over all tokens, padding included, so the length is part of the model.
 register_student(StudentSpec("chinese-clip", "OFA-Sys/chinese-clip-vit-huge-patch14", "chinese-clip", 1024,
-                             hidden_dim=1024))
+                             hidden_dim=1024, max_length=52))
 register_student(StudentSpec("altclip-m18", "BAAI/AltCLIP-m18", "altclip", 768))
 register_student(StudentSpec("mt5-xl", "google/mt5-xl", "mt5", 2048))
 register_student(StudentSpec("tiny", "zoo:tiny-xlmr", "auto", 48, hidden_dim=64, max_length=16, tier="tiny"))

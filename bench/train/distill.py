@@ -111,7 +111,10 @@ class Trainer:
             adapter = self._init_from(adapter, Path(cfg.init_adapter))
         self.adapter = adapter.to(device)
         self.optimizer = torch.optim.AdamW(self.adapter.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.lr_schedule = build_schedule(self.optimizer, cfg.lr, cfg.warmup_steps, cfg.steps, cfg.lr_power,
+        if cfg.warmup_steps > cfg.steps:
+            log.warning("--warmup-steps %d is longer than the run (%d steps): warming up over %d steps instead",
+                        cfg.warmup_steps, cfg.steps, cfg.warmup)
+        self.lr_schedule = build_schedule(self.optimizer, cfg.lr, cfg.warmup, cfg.lr_decay_steps, cfg.lr_power,
                                           cfg.lr_end)
         self.adapter, self.optimizer = self.accelerator.prepare(self.adapter, self.optimizer)
         self.tap = FeatureTap(feature_modules(self.unet))
@@ -237,8 +240,14 @@ class Trainer:
 
         keep = ~drop
         states = losses.replace_rows(keep, x["student"], self.empty_student)
+        # Official recipe: dropout empties the context only; the pooled embedding stays conditional.
+        pooled_cond = self.base.is_sdxl and not cfg.cfg_dropout_pooled and bool(drop.any())
         with self.accelerator.autocast():
-            context, pooled = self.adapter(states)
+            if pooled_cond:  # one adapter call (DDP counts calls) on the dropped and the conditional rows
+                context, pooled = self.adapter(torch.cat([states, x["student"]]))
+                context, pooled = context[:b], pooled[b:]
+            else:
+                context, pooled = self.adapter(states)
             student_out, student_feats = self.tap.run(self._unet, noisy, t, context, pooled)
         student_out = student_out.float()
 
@@ -248,8 +257,10 @@ class Trainer:
         if parallel.any() and (kd_output or kd_features or kd_text):
             p = parallel
             t_ctx = losses.replace_rows(keep, x["teacher"], self.empty_teacher[0])[p]
-            t_pool = losses.replace_rows(keep, x["teacher_pooled"], self.empty_teacher[1])[p] \
-                if self.base.is_sdxl else None
+            t_pool = None
+            if self.base.is_sdxl:
+                t_pool = (losses.replace_rows(keep, x["teacher_pooled"], self.empty_teacher[1])
+                          if cfg.cfg_dropout_pooled else x["teacher_pooled"])[p]
             if kd_text:  # the ablation's text-encoder KD: the adapter's output against the teacher's embeddings
                 terms["kd_text"] = losses.text_loss(context[p], t_ctx, pooled[p] if t_pool is not None else None,
                                                     t_pool)
@@ -446,6 +457,11 @@ CHOICES = {
 def train(cfg: TrainConfig) -> Path:
     """Run PEA distillation for `cfg`; returns the checkpoint folder (latest good adapter at its top)."""
     trainer = Trainer(cfg)
+    if int(os.environ.get("RANK", "0")) == 0 and trainer.run_dir.is_dir():
+        # A kill mid-save: leftovers go and the top level comes back to the newest complete step, so the
+        # "already trained" check below reads a consistent folder.
+        with paths.locked(paths.checkpoint_lock(trainer.run_dir), what=f"training run {trainer.run_dir.name}"):
+            checkpoint.repair(trainer.run_dir)
     existing = trainer.run_dir / checkpoint.CONFIG
     if existing.exists():
         done = paths.read_json(existing)

@@ -65,7 +65,7 @@ def train_world_pea(lang: str, corpus: str, cfg: WorldDemoConfig):
     return train(TrainConfig(
         lang=lang, base=plugins.BASE, encoder=plugins.STUDENT, corpus=corpus, name=f"{plugins.PEA_PREFIX}pea-{lang}",
         steps=cfg.train_steps, batch_size=cfg.train_batch, lr=cfg.lr, warmup_steps=cfg.warmup_steps,
-        weight_decay=0.0, noise_offset=0.0, mixed_precision="no", seed=cfg.seed, val_every=cfg.train_steps,
+        weight_decay=0.0, noise_offset=0.0, lr_decay_steps=cfg.train_steps, lr_end=0.0, mixed_precision="no", seed=cfg.seed, val_every=cfg.train_steps,
         save_every=cfg.train_steps, log_every=50,
     ))
 

@@ -1,0 +1,193 @@
+"""The official recipe in effect, runs that must finish whatever the warm-up, and checkpoints repaired after kills."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from bench.errors import BenchError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from train_corpus import make_corpus  # noqa: E402
+
+FAST = dict(lang="zh", encoder="tiny", resolution=16, warmup_steps=0, val_rows=2, val_every=0, save_every=100,
+            batch_size=2, lr=1e-3)
+
+
+def _cfg(corpus: Path, **overrides):
+    from bench.train.config import TrainConfig
+
+    return TrainConfig(**{**FAST, "base": "tiny-sd15", "corpus": str(corpus), "steps": 2, **overrides})
+
+
+def test_recipes_fill_what_is_not_given():
+    from bench.train.recipes import OFFICIAL_DECAY_STEPS
+
+    sdxl = _cfg(Path("c"), base="tiny-sdxl")
+    assert (sdxl.weight_decay, sdxl.lr_decay_steps, sdxl.lr_end) == (0.0, OFFICIAL_DECAY_STEPS, 5e-8)
+    assert (sdxl.noise_offset, sdxl.cfg_dropout_pooled, sdxl.aspect_buckets) == (0.5, False, True)
+    sd15 = _cfg(Path("c"))
+    assert (sd15.noise_offset, sd15.aspect_buckets) == (0.0, False)  # no offset noise in the SD1.5 script
+    paper = _cfg(Path("c"), base="tiny-sdxl", recipe="paper", steps=40)
+    assert (paper.weight_decay, paper.lr_decay_steps, paper.lr_end) == (0.1, 40, 0.0)
+    assert (paper.noise_offset, paper.cfg_dropout_pooled, paper.aspect_buckets) == (0.0, True, False)
+    mine = _cfg(Path("c"), weight_decay=0.3, noise_offset=0.1)  # an explicit value beats the recipe
+    assert (mine.weight_decay, mine.noise_offset) == (0.3, 0.1)
+    assert sdxl.run_hash != _cfg(Path("c"), base="tiny-sdxl", recipe="paper").run_hash
+
+
+def test_chinese_clip_reads_52_tokens():
+    from bench.models.encoders import get_student_spec
+
+    assert get_student_spec("chinese-clip").max_length == 52
+
+
+@pytest.fixture
+def trainer_for(tmp_path, bench_home):
+    """Build and set up a Trainer on a tiny corpus (native-only rows included)."""
+    corpus = make_corpus(tmp_path / "corpus", rows=8, native=2)
+
+    def build(**overrides):
+        from bench.train.distill import Trainer
+
+        trainer = Trainer(_cfg(corpus, **overrides))
+        trainer.setup()
+        return trainer
+
+    return build
+
+
+def test_official_optimizer_and_schedule(trainer_for):
+    trainer = trainer_for(base="tiny-sdxl", lr=1e-5, warmup_steps=100, steps=50_000, cache=False)
+    assert all(group["weight_decay"] == 0.0 for group in trainer.optimizer.param_groups)
+    factor = trainer.lr_schedule.lr_lambdas[0]
+    # 100 warm-up steps, then linear decay over the hard-coded 2,232,142 steps towards 5e-8
+    expected = (1 - 5e-8 / 1e-5) * (1 - (50_000 - 100) / (2_232_142 - 100)) + 5e-8 / 1e-5
+    assert factor(50) == pytest.approx(0.5) and factor(50_000) == pytest.approx(expected)
+    assert 0.97 < factor(50_000) < 0.98  # the rate stays near its peak over a 50k-step run
+    paper = trainer_for(base="tiny-sdxl", recipe="paper", lr=1e-5, warmup_steps=100, steps=50_000, cache=False)
+    assert paper.optimizer.param_groups[0]["weight_decay"] == 0.1
+    assert paper.lr_schedule.lr_lambdas[0](50_000) == 0.0
+
+
+def _unet_calls(trainer, monkeypatch):
+    """Run one loss with every row dropped; returns the (context, pooled) each UNet call received."""
+    from bench.train import losses
+    from bench.train.distill import _step_generator
+
+    calls = []
+    real = trainer._unet
+
+    def spy(noisy, t, context, pooled):
+        calls.append((context.detach().clone(), None if pooled is None else pooled.detach().clone()))
+        return real(noisy, t, context, pooled)
+
+    monkeypatch.setattr(trainer, "_unet", spy)
+    monkeypatch.setattr(losses, "dropout_mask", lambda b, p, gen: torch.ones(b, dtype=torch.bool))
+    idx = [i for i in trainer.train_idx if trainer.pairs.text_en[i] is not None][:2]
+    with torch.no_grad():
+        trainer.loss(idx, _step_generator(0, 1, 0, "train"))
+    return idx, calls
+
+
+def test_official_cfg_dropout_keeps_the_pooled_embedding_conditional(trainer_for, monkeypatch):
+    trainer = trainer_for(base="tiny-sdxl", cfg_dropout=0.5)
+    idx, calls = _unet_calls(trainer, monkeypatch)
+    (s_ctx, s_pool), (t_ctx, t_pool) = calls  # student, then teacher
+    x = trainer._inputs(idx)
+    with torch.no_grad():
+        cond_ctx, cond_pool = trainer.adapter(x["student"])
+        empty_ctx, _ = trainer.adapter(trainer.empty_student.expand_as(x["student"]))
+    assert torch.allclose(s_pool, cond_pool, atol=1e-6) and torch.allclose(s_ctx, empty_ctx, atol=1e-6)
+    assert torch.allclose(t_pool, x["teacher_pooled"].float(), atol=1e-6)
+    assert torch.allclose(t_ctx, trainer.empty_teacher[0].expand_as(x["teacher"]).float(), atol=1e-6)
+
+
+def test_paper_cfg_dropout_empties_the_pooled_embedding_too(trainer_for, monkeypatch):
+    trainer = trainer_for(base="tiny-sdxl", recipe="paper", cfg_dropout=0.5)
+    idx, calls = _unet_calls(trainer, monkeypatch)
+    (_, s_pool), (_, t_pool) = calls
+    with torch.no_grad():
+        _, empty_pool = trainer.adapter(trainer.empty_student.expand(len(idx), -1, -1))
+    assert torch.allclose(s_pool, empty_pool, atol=1e-6)
+    assert torch.allclose(t_pool, trainer.empty_teacher[1].expand(len(idx), -1).float(), atol=1e-6)
+
+
+@pytest.mark.parametrize(("base", "offset"), [("tiny-sd15", 0.0), ("tiny-sdxl", 0.5)])
+def test_official_noise_offset_by_base(trainer_for, monkeypatch, base, offset):
+    from bench.train import losses
+    from bench.train.distill import _step_generator
+
+    trainer = trainer_for(base=base)
+    seen = []
+    real = losses.offset_noise
+    monkeypatch.setattr(losses, "offset_noise", lambda shape, off, gen: seen.append(off) or real(shape, off, gen))
+    trainer.loss(trainer.train_idx[:2], _step_generator(0, 1, 0, "train"))
+    assert seen == [offset]
+
+
+@pytest.mark.parametrize("warmup", [3, 5])
+def test_a_warm_up_as_long_as_the_run_or_longer_trains_to_the_end(tmp_path, bench_home, caplog, warmup):
+    from bench.train.distill import train
+
+    corpus = make_corpus(tmp_path / "corpus", rows=6)
+    with caplog.at_level(logging.WARNING):
+        folder = train(_cfg(corpus, name=f"w{warmup}", steps=3, warmup_steps=warmup, recipe="paper"))
+    config = json.loads((folder / "config.json").read_text())
+    assert config["step"] == 3 and config["training"]["recipe"] == "paper"
+    assert ("longer than the run" in caplog.text) == (warmup > 3)
+    rows = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines() if "loss" in line]
+    assert [r["step"] for r in rows] == [1, 2, 3]
+
+
+def test_checkpoint_records_the_recipe(tmp_path, bench_home):
+    from bench.train.distill import train
+
+    corpus = make_corpus(tmp_path / "corpus", rows=6)
+    folder = train(_cfg(corpus, name="rec", steps=1))
+    config = json.loads((folder / "config.json").read_text())
+    assert config["training"]["recipe"] == "official" and config["training"]["weight_decay"] == 0.0
+    assert "| recipe | official" in (folder / "README.md").read_text()
+
+
+def test_a_killed_save_is_cleaned_and_repaired_on_resume(tmp_path, bench_home):
+    from bench.train.checkpoint import load_adapter
+    from bench.train.distill import train
+
+    corpus = make_corpus(tmp_path / "corpus", rows=6)
+    folder = train(_cfg(corpus, name="kill", steps=2, save_every=1, stop_after=2, keep_checkpoints=3))
+    steps = sorted((folder / "steps").glob("step-*"))
+    assert [p.name for p in steps] == ["step-00000001", "step-00000002"]
+    # As a kill leaves them: a half-written step folder, a temporary file, and the top level switched halfway
+    (folder / "steps" / ".step-3.x1y2").mkdir()
+    (folder / "steps" / ".step-3.x1y2" / "adapter.safetensors").write_bytes(b"half")
+    (folder / ".adapter.safetensors.abc.tmp").write_bytes(b"half")
+    shutil.copyfile(steps[0] / "adapter.safetensors", folder / "adapter.safetensors")
+    with pytest.raises(BenchError, match="adapter.safetensors is from step 1 but config.json from step 2"):
+        load_adapter(folder)
+    train(_cfg(corpus, name="kill", steps=2, save_every=1, keep_checkpoints=3, resume=True))
+    assert not list((folder / "steps").glob(".step-*")) and not list(folder.glob(".*.tmp"))
+    assert (folder / "adapter.safetensors").read_bytes() == (steps[1] / "adapter.safetensors").read_bytes()
+    assert load_adapter(folder) is not None
+
+
+def test_corpus_shard_leftovers_are_cleaned_on_resume(tmp_path, monkeypatch):
+    from bench import paths
+    from bench.corpus.build import CorpusConfig, build_corpus
+
+    monkeypatch.setenv("BENCH_CORPORA_DIR", str(tmp_path / "corpora"))
+    config = CorpusConfig(lang="zh", sources=("sample",), translator="none", shard_size=64, name="left")
+    build_corpus(config)
+    shard = paths.corpus_shard_path("left", 0)
+    stale = [shard.parent / f".{shard.name}.k1ll.tmp",
+             paths.corpus_shard_stats_path("left", 0).parent / ".part-00000.json.k1ll.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a file")
+    build_corpus(config)
+    assert not any(p.exists() for p in stale)
