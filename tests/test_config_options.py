@@ -204,4 +204,4 @@ def test_tier_defaults_live_in_one_table():
     assert default_english_judge("real") == TIER_DEFAULTS["real"]["judge_en"]
     assert default_judge("tiny", "zh") == TIER_DEFAULTS["tiny"]["judge"]
     config = RefstatsConfig(name="x", images="y")
-    assert (config.extractor, config.judge) == (TIER_DEFAULTS["real"]["extractor"], TIER_DEFAULTS["real"]["judge_en"])
+    assert (config.extractor, config.judge) == (TIER_DEFAULTS["real"]["extractor"], TIER_DEFAULTS["real"]["cmmd_judge"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -15,6 +16,8 @@ from bench.errors import BenchError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_corpus import make_corpus  # noqa: E402
+
+from bench.train.batches import step_generator  # noqa: E402
 
 FAST = dict(lang="zh", encoder="tiny", resolution=16, warmup_steps=0, val_rows=2, val_every=0, save_every=100,
             batch_size=2, lr=1e-3)
@@ -79,20 +82,19 @@ def test_official_optimizer_and_schedule(trainer_for):
 def _unet_calls(trainer, monkeypatch):
     """Run one loss with every row dropped; returns the (context, pooled) each UNet call received."""
     from bench.train import losses
-    from bench.train.distill import _step_generator
 
     calls = []
     real = trainer._unet
 
-    def spy(noisy, t, context, pooled):
+    def spy(noisy, t, context, pooled, time_ids=None):
         calls.append((context.detach().clone(), None if pooled is None else pooled.detach().clone()))
-        return real(noisy, t, context, pooled)
+        return real(noisy, t, context, pooled, time_ids)
 
     monkeypatch.setattr(trainer, "_unet", spy)
     monkeypatch.setattr(losses, "dropout_mask", lambda b, p, gen: torch.ones(b, dtype=torch.bool))
     idx = [i for i in trainer.train_idx if trainer.pairs.text_en[i] is not None][:2]
     with torch.no_grad():
-        trainer.loss(idx, _step_generator(0, 1, 0, "train"))
+        trainer.loss(idx, step_generator(0, 1, 0, "train"))
     return idx, calls
 
 
@@ -122,13 +124,12 @@ def test_paper_cfg_dropout_empties_the_pooled_embedding_too(trainer_for, monkeyp
 @pytest.mark.parametrize(("base", "offset"), [("tiny-sd15", 0.0), ("tiny-sdxl", 0.5)])
 def test_official_noise_offset_by_base(trainer_for, monkeypatch, base, offset):
     from bench.train import losses
-    from bench.train.distill import _step_generator
 
     trainer = trainer_for(base=base)
     seen = []
     real = losses.offset_noise
     monkeypatch.setattr(losses, "offset_noise", lambda shape, off, gen: seen.append(off) or real(shape, off, gen))
-    trainer.loss(trainer.train_idx[:2], _step_generator(0, 1, 0, "train"))
+    trainer.loss(trainer.train_idx[:2], step_generator(0, 1, 0, "train"))
     assert seen == [offset]
 
 
@@ -191,3 +192,72 @@ def test_corpus_shard_leftovers_are_cleaned_on_resume(tmp_path, monkeypatch):
         path.write_bytes(b"half a file")
     build_corpus(config)
     assert not any(p.exists() for p in stale)
+
+
+def test_bucket_geometry_follows_the_public_loader():
+    from bench.train.buckets import Layout, bucket_sizes, closest, cover
+    from bench.train.recipes import SDXL_BUCKETS
+
+    assert bucket_sizes(1024, 32) == list(SDXL_BUCKETS)  # as published at SDXL's resolution
+    assert bucket_sizes(512, 32) == [(224, 448), (224, 416), (256, 384), (288, 352), (320, 320), (352, 288),
+                                     (384, 256), (416, 224), (448, 224)]
+    buckets = bucket_sizes(1024, 32)
+    assert buckets[closest((1200, 800), buckets)] == (768, 512) and buckets[closest((500, 1000), buckets)] == (448, 896)
+    assert cover((1300, 800), (768, 512)) == (832, 512) and cover((700, 1000), (576, 704)) == (576, 822)
+    layout = Layout.build(["a", "b"], [(1200, 800), (1300, 800)], 1024, 32, seed=0)
+    assert layout.crop[0] == (0, 0) and layout.crop[1][0] == 0 and 0 <= layout.crop[1][1] <= 64
+    ids = layout.time_ids([0, 1])
+    assert ids[0].tolist() == [800, 1200, 0, 0, 512, 768]  # (original h, w, top, left, target h, w)
+    assert ids[1].tolist() == [800, 1300, 0, layout.crop[1][1], 512, 768]
+    assert Layout.build(["a", "b"], [(1200, 800), (1300, 800)], 1024, 32, seed=0) == layout  # same crops again
+
+
+def test_bucketed_batches_hold_one_size_and_cover_every_row_each_epoch():
+    from bench.train.batches import BatchOrder
+    from bench.train.buckets import Layout
+
+    sizes = [(40, 32), (32, 40), (64, 32), (32, 32)] * 5
+    layout = Layout.build([f"r{i}" for i in range(20)], sizes, 1024, 32, seed=0)
+    order = BatchOrder(list(range(20)), 3, seed=1, layout=layout)
+    per_epoch = len(layout.batches(list(range(20)), 3))
+    first = [order.batch(k) for k in range(per_epoch)]
+    assert all(len({layout.bucket[r] for r in b}) == 1 for b in first)
+    assert sorted(r for b in first for r in b) == list(range(20))
+    assert [order.batch(k) for k in range(per_epoch)] == first  # the same order when asked again (resume)
+    assert sorted(r for k in range(per_epoch, 2 * per_epoch) for r in order.batch(k)) == list(range(20))
+
+
+def test_sdxl_official_training_uses_buckets_and_true_time_ids(tmp_path, bench_home, monkeypatch):
+    from PIL import Image
+
+    from bench.train.distill import Trainer, train
+
+    corpus = make_corpus(tmp_path / "corpus", rows=8)
+    for n in range(0, 8, 2):  # half the images become tall ones
+        Image.new("RGB", (24, 48), (200, 30 * n, 10)).save(corpus / "img" / f"{n:04d}.png")
+    cfg = _cfg(corpus, base="tiny-sdxl", name="buckets", steps=3, resolution=64, val_rows=0)
+    trainer = Trainer(cfg)
+    trainer.setup()
+    layout = trainer.layout
+    assert layout is not None and len({layout.bucket[i] for i in range(len(trainer.pairs))}) == 2
+    seen = []
+    real = trainer._unet
+
+    def spy(noisy, t, context, pooled, time_ids=None):
+        seen.append((tuple(noisy.shape[-2:]), time_ids.tolist()))
+        return real(noisy, t, context, pooled, time_ids)
+
+    monkeypatch.setattr(trainer, "_unet", spy)
+    idx = trainer._batch(1, 0)
+    trainer.loss(idx, step_generator(0, 1, 0, "train"))
+    (w, h) = layout.buckets[layout.bucket[idx[0]]]
+    scale = 2 ** (len(trainer.vae.config.block_out_channels) - 1)
+    assert seen[0][0] == (h // scale, w // scale)  # latents of the bucket's size
+    for row, ids in zip(idx, seen[0][1], strict=True):
+        ow, oh = trainer.pairs.sizes[row]
+        assert ids[:2] == [oh, ow] and ids[4:] == [h, w]
+    cached = train(cfg)
+    uncached = train(dataclasses.replace(cfg, name="buckets-uncached", cache=False))
+    a = [json.loads(x)["loss"] for x in (cached / "log.jsonl").read_text().splitlines() if "loss" in x]
+    b = [json.loads(x)["loss"] for x in (uncached / "log.jsonl").read_text().splitlines() if "loss" in x]
+    assert len(a) == 3 and a == pytest.approx(b, rel=1e-4)

@@ -253,3 +253,51 @@ def read_log(path: Path, upto: int) -> list[dict]:
         return []
     rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     return [r for r in rows if r.get("step", 0) <= upto]
+
+
+def init_weights(adapter: Any, path: Path, spec: Any, base_name: str) -> Any:
+    """Start from a previous checkpoint folder or a released weights file; shapes must fit the adapter."""
+    if path.is_dir():
+        from safetensors.torch import load_file
+
+        state = load_file(str(path / WEIGHTS))
+        own = adapter.state_dict()
+        for key, value in state.items():
+            if key not in own or own[key].shape != value.shape:
+                raise BenchError(f"{path}: weight {key} {tuple(value.shape)} does not fit the adapter "
+                                 f"{adapter.config}; the encoder width or base differs")
+        adapter.load_state_dict(state)
+        return adapter
+    from bench.models.adapter import load_released_weights
+
+    released = load_released_weights(path)
+    if released.in_dim != spec.width:
+        raise BenchError(f"{path} takes {released.in_dim}-d inputs but encoder '{spec.name}' gives "
+                         f"{spec.width}-d states")
+    want = {k: v for k, v in adapter.config.items() if k not in ("hidden_dim", "mlp_bias")}
+    got = {k: v for k, v in released.config.items() if k not in ("hidden_dim", "mlp_bias")}
+    if want != got:
+        raise BenchError(f"{path} is an adapter {got}, base '{base_name}' needs {want}")
+    return released
+
+
+def run_record(trainer: Any, step: int, losses: dict) -> dict:
+    """config.json of a training checkpoint: models, adapter, corpus, the training config in effect, losses."""
+    from bench.config import to_jsonable
+    from bench.models.adapter import parameter_count
+    from bench.train.recipes import CHOICES
+
+    adapter = trainer._raw_adapter()
+    return {
+        "format": "pea-bench-adapter/1",
+        "base": trainer.base.name, "base_model": trainer.base.model_id, "family": trainer.base.family,
+        "tier": "tiny" if "tiny" in (trainer.base.tier, trainer.spec.tier) else "real",
+        "encoder": trainer.spec.name, "encoder_model": trainer.spec.model_id, "encoder_width": trainer.spec.width,
+        "lang": trainer.cfg.lang, "adapter": adapter.config, "parameters": parameter_count(adapter),
+        "step": step, "corpus": {**trainer.corpus_info, "rows": len(trainer.pairs), "skipped": trainer.pairs.skipped,
+                                 "train_rows": len(trainer.train_idx), "val_rows": len(trainer.val_idx)},
+        "training": {**to_jsonable(trainer.cfg), "run_hash": trainer.cfg.run_hash, "resolution": trainer.resolution,
+                     "device": str(trainer.accelerator.device), "weight_dtype": str(trainer.weight_dtype),
+                     "processes": trainer.accelerator.num_processes},
+        "losses": losses, "choices": CHOICES, "provenance": provenance(),
+    }

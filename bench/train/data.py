@@ -70,6 +70,7 @@ class Pairs:
     text_en: list[str | None]
     sources: list[Any]  # a file path or image bytes per row, checked readable; decoded when needed
     skipped: dict[str, int] = field(default_factory=dict)
+    sizes: list[tuple[int, int]] = field(default_factory=list)  # each image's (width, height)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -130,10 +131,11 @@ def load_pairs(folder: Path, lang: str, hybrid: bool = True, normalise: Callable
     with ThreadPoolExecutor(max_workers=min(16, os.cpu_count() or 1)) as pool:
         for start in range(0, len(candidates), 4096):
             chunk = candidates[start:start + 4096]
-            for row, (source, why) in zip(chunk, pool.map(check, chunk), strict=True):
+            for row, (source, why, size) in zip(chunk, pool.map(check, chunk), strict=True):
                 if source is None:
                     pairs.skipped[why] += 1
                     continue
+                pairs.sizes.append(size)
                 pairs.ids.append(str(row["id"]))
                 pairs.text.append(normalise(row["text"]) if normalise else row["text"])
                 pairs.text_en.append(row["text_en"] or None)
@@ -164,8 +166,8 @@ def _fetched_index(folder: Path) -> dict[str, str]:
     return dict(zip(frame["id"].cast(pl.Utf8).to_list(), frame["path"].to_list(), strict=True))
 
 
-def _image_source(ref: Any, folder: Path, fetched: str | None) -> tuple[Any, str | None]:
-    """(path or bytes, None) when the image decodes, else (None, reason): paths, URLs, bytes, {bytes, path}."""
+def _image_source(ref: Any, folder: Path, fetched: str | None) -> tuple[Any, str | None, tuple[int, int] | None]:
+    """(path or bytes, None, (w, h)) when the image decodes, else (None, reason, None): paths, URLs, bytes."""
     from PIL import Image
 
     if isinstance(ref, dict):  # the datasets Image feature
@@ -174,20 +176,21 @@ def _image_source(ref: Any, folder: Path, fetched: str | None) -> tuple[Any, str
         source: Any = bytes(ref)
     elif isinstance(ref, str) and ref.startswith(("http://", "https://")):
         if fetched is None:
-            return None, "not_fetched"
+            return None, "not_fetched", None
         source = paths.inside(folder, fetched, what=f"{FETCHED} path")
     elif isinstance(ref, str) and ref:
         # Read from the corpus: confined to its folder (or BENCH_HOME, where built-in sources put images).
         source = paths.inside(folder, ref, what=f"corpus {folder.name} image", also=(paths.bench_home(),))
     else:
-        return None, "no_image"
+        return None, "no_image", None
     try:
         # A full decode, not just the header: truncated files fail here rather than mid-training.
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             img.load()
+            size = img.size
     except (OSError, ValueError, Image.DecompressionBombError):
-        return None, "no_image"
-    return source, None
+        return None, "no_image", None
+    return source, None, size
 
 
 def to_pixels(images: list[Any], resolution: int):

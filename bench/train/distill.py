@@ -7,7 +7,6 @@ the schedule (schedule.py) and the config (config.py) live beside it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import time
@@ -15,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import paths
-from bench.config import to_jsonable
 from bench.errors import BenchError
 from bench.train import checkpoint, losses
+from bench.train.batches import BatchOrder, step_generator, validation_batches
 from bench.train.config import TrainConfig
-from bench.train.frozen import FrozenInputs, model_key
+from bench.train.frozen import FrozenInputs, load_frozen_models, model_key
 from bench.train.hooks import FeatureTap, feature_modules
 from bench.train.schedule import build_schedule
 
@@ -30,20 +29,6 @@ log = logging.getLogger(__name__)
 
 class Diverged(BenchError):
     """The loss became NaN or infinite."""
-
-
-def _step_generator(seed: int, step: int, micro: int, what: str):
-    """Randomness of one micro-batch, derived from (seed, step, micro): a resumed run draws the same."""
-    import torch
-
-    digest = hashlib.sha256(f"{seed}:{step}:{micro}:{what}".encode()).digest()
-    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1))
-
-
-def _order(seed: int, epoch: int, n: int):
-    import torch
-
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
 
 
 class Trainer:
@@ -108,7 +93,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # the initial weights follow from the run's seed
         adapter = PEAAdapter(self.spec.width, hidden, **shape)
         if cfg.init_adapter:
-            adapter = self._init_from(adapter, Path(cfg.init_adapter))
+            adapter = checkpoint.init_weights(adapter, Path(cfg.init_adapter), self.spec, self.base.name)
         self.adapter = adapter.to(device)
         self.optimizer = torch.optim.AdamW(self.adapter.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         if cfg.warmup_steps > cfg.steps:
@@ -129,65 +114,27 @@ class Trainer:
         if probe.shape[-1] != self._raw_adapter().in_dim:
             raise BenchError(f"encoder '{cfg.encoder}' gives {probe.shape[-1]}-d states but the adapter takes "
                              f"{self._raw_adapter().in_dim}-d inputs")
-        self.frozen = FrozenInputs(self.pairs, self.student, self.teacher, self.vae, self.resolution, device)
+        self.layout = None
+        if self.base.is_sdxl and cfg.aspect_buckets:
+            from bench.train.buckets import Layout
+
+            # Bucket sides must survive the VAE's and the UNet's halvings.
+            multiple = 2 ** (len(self.vae.config.block_out_channels) - 1 + len(self.unet.config.down_block_types) - 1)
+            self.layout = Layout.build(self.pairs.ids, self.pairs.sizes, self.resolution, multiple, cfg.seed)
+        self.frozen = FrozenInputs(self.pairs, self.student, self.teacher, self.vae, self.resolution, device,
+                                   self.layout)
+        self.order = BatchOrder(self.train_idx, cfg.batch_size, cfg.seed, self.layout)
         if cfg.cache:
             with self.accelerator.main_process_first():  # the others then read what it cached
                 self._build_cache()
 
     def _load_frozen(self, device) -> None:
         """The base's UNet, VAE, noise schedule and English encoders, and the student encoder, all frozen."""
-        import torch
-        from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-
-        from bench.models import zoo
-        from bench.models.encoders import load_student_encoder
-        from bench.models.teachers import TeacherEncoder
-
-        model_path = zoo.resolve(self.base.model_id)
-        try:
-            self.unet = UNet2DConditionModel.from_pretrained(model_path, subfolder="unet")
-            self.vae = AutoencoderKL.from_pretrained(model_path, subfolder="vae")
-            self.noise_scheduler = DDPMScheduler.from_pretrained(model_path, subfolder="scheduler")
-        except OSError as exc:
-            from bench.errors import NotAvailableOffline
-
-            raise NotAvailableOffline(f"cannot load base '{self.base.name}' ({self.base.model_id}): "
-                                      f"{str(exc).splitlines()[0][:160]}") from None
-        self.unet.requires_grad_(False).eval().to(device, dtype=self.weight_dtype)
-        # The SDXL VAE overflows in fp16; it runs once per image (cached), so float32 costs little.
-        self.vae.requires_grad_(False).eval().to(device, dtype=torch.float32)
-        self.student = load_student_encoder(self.cfg.encoder).to(device)
-        self.teacher = TeacherEncoder.from_base(self.base).to(device, dtype=self.weight_dtype)
+        self.unet, self.vae, self.noise_scheduler, self.student, self.teacher = load_frozen_models(
+            self.base, self.cfg.encoder, device, self.weight_dtype)
 
     def _raw_adapter(self):
         return self.accelerator.unwrap_model(self.adapter)
-
-    def _init_from(self, adapter, path: Path):
-        """Start from a previous checkpoint folder or the released weights file; shapes must fit."""
-        from bench.train.checkpoint import WEIGHTS
-
-        if path.is_dir():
-            from safetensors.torch import load_file
-
-            state = load_file(str(path / WEIGHTS))
-            own = adapter.state_dict()
-            for key, value in state.items():
-                if key not in own or own[key].shape != value.shape:
-                    raise BenchError(f"{path}: weight {key} {tuple(value.shape)} does not fit the adapter "
-                                     f"{adapter.config}; the encoder width or base differs")
-            adapter.load_state_dict(state)
-            return adapter
-        from bench.models.adapter import load_released_weights
-
-        released = load_released_weights(path)
-        if released.in_dim != self.spec.width:
-            raise BenchError(f"{path} takes {released.in_dim}-d inputs but encoder '{self.spec.name}' gives "
-                             f"{self.spec.width}-d states")
-        want = {k: v for k, v in adapter.config.items() if k not in ("hidden_dim", "mlp_bias")}
-        got = {k: v for k, v in released.config.items() if k not in ("hidden_dim", "mlp_bias")}
-        if want != got:
-            raise BenchError(f"{path} is an adapter {got}, base '{self.base.name}' needs {want}")
-        return released
 
     # ---------------------------------------------------------------- frozen inputs
     def _build_cache(self) -> None:
@@ -198,23 +145,26 @@ class Trainer:
             common,
             student_key={"model": model_key(self.spec.model_id), "max_length": self.spec.max_length},
             teacher_key={"model": model_key(self.base.model_id), "dtype": str(self.weight_dtype)},
-            latent_key={"model": model_key(self.base.model_id), "resolution": self.resolution})
+            latent_key={"model": model_key(self.base.model_id), "resolution": self.resolution,
+                        **({"crop_seed": self.cfg.seed} if self.layout is not None else {})})
 
     def _inputs(self, idx: list[int]) -> dict[str, Any]:
         """Frozen inputs for rows idx: from the cache, or computed on the spot (same values either way)."""
         return self.frozen.take(idx)
 
     # ---------------------------------------------------------------- the loss
-    def _time_ids(self, batch: int):
+    def _time_ids(self, idx: list[int]):
+        """SDXL time ids of rows idx: each image's bucket layout, or an uncropped square (R, R, 0, 0, R, R)."""
         from bench.models.teachers import add_time_ids
 
-        return add_time_ids(self.resolution, self.resolution, batch).to(self.accelerator.device,
-                                                                        dtype=self.weight_dtype)
+        ids = self.layout.time_ids(idx) if self.layout is not None else add_time_ids(
+            self.resolution, self.resolution, len(idx))
+        return ids.to(self.accelerator.device, dtype=self.weight_dtype)
 
-    def _unet(self, noisy, t, context, pooled):
+    def _unet(self, noisy, t, context, pooled, time_ids=None):
         added = None
         if self.base.is_sdxl:
-            added = {"text_embeds": pooled.to(self.weight_dtype), "time_ids": self._time_ids(noisy.shape[0])}
+            added = {"text_embeds": pooled.to(self.weight_dtype), "time_ids": time_ids}
         return self.unet(noisy.to(self.weight_dtype), t, context.to(self.weight_dtype),
                          added_cond_kwargs=added).sample
 
@@ -248,7 +198,8 @@ class Trainer:
                 context, pooled = context[:b], pooled[b:]
             else:
                 context, pooled = self.adapter(states)
-            student_out, student_feats = self.tap.run(self._unet, noisy, t, context, pooled)
+            time_ids = self._time_ids(idx) if self.base.is_sdxl else None
+            student_out, student_feats = self.tap.run(self._unet, noisy, t, context, pooled, time_ids)
         student_out = student_out.float()
 
         parallel = torch.tensor([self.pairs.text_en[i] is not None for i in idx], device=device)
@@ -266,7 +217,8 @@ class Trainer:
                                                     t_pool)
             if kd_output or kd_features:
                 with torch.no_grad(), self.accelerator.autocast():
-                    teacher_out, teacher_feats = self.tap.run(self._unet, noisy[p], t[p], t_ctx, t_pool)
+                    teacher_out, teacher_feats = self.tap.run(self._unet, noisy[p], t[p], t_ctx, t_pool,
+                                                              None if time_ids is None else time_ids[p])
                 if kd_output:
                     terms["kd_output"] = losses.mse(student_out[p], teacher_out)
                 if kd_features:
@@ -293,46 +245,25 @@ class Trainer:
         self.adapter.eval()
         errors = []
         with torch.no_grad():
-            for start in range(0, len(self.val_idx), self.cfg.batch_size):
-                idx = self.val_idx[start:start + self.cfg.batch_size]
-                gen = _step_generator(self.cfg.seed, -1, start, "val")
+            start = 0
+            for idx in validation_batches(self.val_idx, self.cfg.batch_size, self.layout):
+                gen = step_generator(self.cfg.seed, -1, start, "val")
+                start += len(idx)
                 loss, _ = self.loss(idx, gen, training=False)
                 errors.append(loss.item() * len(idx))
         self.adapter.train()
         return sum(errors) / len(self.val_idx)
 
     def _batch(self, step: int, micro: int) -> list[int]:
-        """Row indices of one micro-batch: epochs are seeded permutations of the training rows."""
-        cfg, n = self.cfg, len(self.train_idx)
+        """Row indices of one micro-batch (bench.train.batches decides the order)."""
         # Each process takes its own slice of the global batch; one process sees the same order as many.
         world, rank = self.accelerator.num_processes, self.accelerator.process_index
-        start = (((step - 1) * cfg.grad_accum + micro) * world + rank) * cfg.batch_size
-        out = []
-        for pos in range(start, start + cfg.batch_size):
-            epoch, offset = divmod(pos, n)
-            if not hasattr(self, "_perm") or self._perm[0] != epoch:
-                self._perm = (epoch, _order(cfg.seed, epoch, n).tolist())
-            out.append(self.train_idx[self._perm[1][offset]])
-        return out
+        return self.order.batch(((step - 1) * self.cfg.grad_accum + micro) * world + rank)
 
     # ---------------------------------------------------------------- checkpoints
     def _config_json(self, step: int, losses: dict) -> dict:
-        from bench.models.adapter import parameter_count
-
-        adapter = self._raw_adapter()
-        return {
-            "format": "pea-bench-adapter/1",
-            "base": self.base.name, "base_model": self.base.model_id, "family": self.base.family,
-            "tier": "tiny" if "tiny" in (self.base.tier, self.spec.tier) else "real",
-            "encoder": self.spec.name, "encoder_model": self.spec.model_id, "encoder_width": self.spec.width,
-            "lang": self.cfg.lang, "adapter": adapter.config, "parameters": parameter_count(adapter),
-            "step": step, "corpus": {**self.corpus_info, "rows": len(self.pairs), "skipped": self.pairs.skipped,
-                                     "train_rows": len(self.train_idx), "val_rows": len(self.val_idx)},
-            "training": {**to_jsonable(self.cfg), "run_hash": self.cfg.run_hash, "resolution": self.resolution,
-                         "device": str(self.accelerator.device), "weight_dtype": str(self.weight_dtype),
-                         "processes": self.accelerator.num_processes},
-            "losses": losses, "choices": CHOICES, "provenance": checkpoint.provenance(),
-        }
+        """config.json of a checkpoint: the models, the adapter, the corpus, the training config, the losses."""
+        return checkpoint.run_record(self, step, losses)
 
     def _save(self, step: int, losses: dict) -> Path:
         state = checkpoint.training_state(step, self.cfg.run_hash, self.optimizer, self.lr_schedule)
@@ -413,7 +344,7 @@ class Trainer:
         total = 0.0
         for micro in range(cfg.grad_accum):
             rank = self.accelerator.process_index
-            gen = _step_generator(cfg.seed, step, micro * self.accelerator.num_processes + rank, "train")
+            gen = step_generator(cfg.seed, step, micro * self.accelerator.num_processes + rank, "train")
             loss, parts = self.loss(self._batch(step, micro), gen)
             if not torch.isfinite(loss):
                 self._diverged(step, last_saved, loss.item())
@@ -441,17 +372,6 @@ class Trainer:
         log.error("loss became %s at step %d; stopping", value, step)
         raise Diverged(f"training diverged: loss became {value} at step {step}; stopped ({where}); "
                        f"lower --lr or check the corpus")
-
-
-# Where the code follows the public implementation or had to choose; recorded in every config.json.
-CHOICES = {
-    "pooled": "mean of the MLP output over all tokens, padding included (public code)",
-    "cfg_dropout_teacher": "empty English prompt through the teacher encoders (not zeros)",
-    "time_ids": "(R, R, 0, 0, R, R): uncropped square training images",
-    "latents": "sampled from the VAE posterior with the step's generator, times scaling_factor",
-    "feature_loss": "MSE at each down block's hidden-state output, the mid block and each up block",
-    "val_loss": "held-out parallel rows, noise-prediction MSE only, fixed noise/timesteps, no dropout",
-}
 
 
 def train(cfg: TrainConfig) -> Path:

@@ -94,10 +94,12 @@ def model_key(model_id: str) -> str:
 class FrozenInputs:
     """Per-row inputs no training step changes: computed on demand, or once into FrozenCache shards."""
 
-    def __init__(self, pairs: Any, student: Any, teacher: Any, vae: Any, resolution: int, device: Any) -> None:
+    def __init__(self, pairs: Any, student: Any, teacher: Any, vae: Any, resolution: int, device: Any,
+                 layout: Any = None) -> None:
         self.pairs, self.student, self.teacher, self.vae = pairs, student, teacher, vae
-        self.resolution, self.device = resolution, device
+        self.resolution, self.device, self.layout = resolution, device, layout
         self.cached: list[FrozenCache] | None = None
+        self.latents: dict[int, tuple[FrozenCache, dict[int, int]]] = {}  # bucket -> (cache, row -> its row)
 
     def student_states(self, idx: list[int]) -> dict[str, Any]:
         return {"student": self.student.encode([self.pairs.text[i] for i in idx])[0]}
@@ -111,7 +113,9 @@ class FrozenInputs:
 
         from bench.train.data import to_pixels
 
-        pixels = to_pixels([self.pairs.image(i) for i in idx], self.resolution).to(self.device)
+        images = [self.pairs.image(i) for i in idx]
+        pixels = (self.layout.pixels(images, idx) if self.layout is not None
+                  else to_pixels(images, self.resolution)).to(self.device)
         with torch.no_grad():
             dist = self.vae.encode(pixels).latent_dist
         return {"latent_mean": dist.mean.float(), "latent_std": dist.std.float()}
@@ -138,12 +142,53 @@ class FrozenInputs:
                                       batched(self.student_states)),
             FrozenCache.load_or_build("text-embeddings", FrozenCache.key("teacher", **teacher_key, **common), ids,
                                       batched(self.teacher_embeddings)),
-            FrozenCache.load_or_build("latents", FrozenCache.key("latents", **latent_key, **common), ids,
-                                      batched(self.latent_moments)),
         ]
+        if self.layout is None:
+            self.cached.append(FrozenCache.load_or_build("latents", FrozenCache.key("latents", **latent_key,
+                                                                                    **common), ids,
+                                                         batched(self.latent_moments)))
+            return
+        # Latents differ in shape between buckets: one cache per bucket, over that bucket's rows.
+        for b, rows in sorted(self.layout.groups(list(range(len(ids)))).items()):
+            key = FrozenCache.key("latents", **latent_key, **common, bucket=self.layout.buckets[b])
+            cache = FrozenCache.load_or_build("latents", key, [ids[r] for r in rows],
+                                              batched(lambda local, rows=rows: self.latent_moments(
+                                                  [rows[i] for i in local])))
+            self.latents[b] = (cache, {r: n for n, r in enumerate(rows)})
 
     def take(self, idx: list[int]) -> dict[str, Any]:
         """Frozen inputs for rows idx on the device: from the cache, or computed (the same values either way)."""
         if self.cached is None:
             return self.compute(idx)
-        return {k: v.to(self.device) for cache in self.cached for k, v in cache.take(idx).items()}
+        out = {k: v for cache in self.cached for k, v in cache.take(idx).items()}
+        if self.latents:
+            cache, local = self.latents[self.layout.bucket[idx[0]]]
+            out.update(cache.take([local[i] for i in idx]))
+        return {k: v.to(self.device) for k, v in out.items()}
+
+
+def load_frozen_models(base: Any, encoder: str, device: Any, weight_dtype: Any) -> tuple[Any, ...]:
+    """(unet, vae, noise scheduler, student encoder, teacher encoder) of a run, frozen, on the device."""
+    import torch
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+
+    from bench.models import zoo
+    from bench.models.encoders import load_student_encoder
+    from bench.models.teachers import TeacherEncoder
+
+    model_path = zoo.resolve(base.model_id)
+    try:
+        unet = UNet2DConditionModel.from_pretrained(model_path, subfolder="unet")
+        vae = AutoencoderKL.from_pretrained(model_path, subfolder="vae")
+        noise_scheduler = DDPMScheduler.from_pretrained(model_path, subfolder="scheduler")
+    except OSError as exc:
+        from bench.errors import NotAvailableOffline
+
+        raise NotAvailableOffline(f"cannot load base '{base.name}' ({base.model_id}): "
+                                  f"{str(exc).splitlines()[0][:160]}") from None
+    unet.requires_grad_(False).eval().to(device, dtype=weight_dtype)
+    # The SDXL VAE overflows in fp16; it runs once per image (cached), so float32 costs little.
+    vae.requires_grad_(False).eval().to(device, dtype=torch.float32)
+    student = load_student_encoder(encoder).to(device)
+    teacher = TeacherEncoder.from_base(base).to(device, dtype=weight_dtype)
+    return unet, vae, noise_scheduler, student, teacher

@@ -73,3 +73,16 @@ def recipe_values(recipe: str, family: str, steps: int) -> dict[str, Any]:
             value = value.get(family, value.get("sd15"))
         out[key] = steps if value == "steps" else value
     return out
+
+
+# Where the code follows the public implementation or had to choose; recorded in every config.json.
+CHOICES = {
+    "pooled": "mean of the MLP output over all tokens, padding included (public code)",
+    "cfg_dropout_teacher": "empty English prompt through the teacher encoders (not zeros)",
+    "time_ids": "SDXL with aspect buckets: (original h, w, crop top, left, bucket h, w) per image, as diffusers "
+                "orders them (the public code passes sizes as (w, h)); otherwise (R, R, 0, 0, R, R), a centre crop",
+    "bucket_crop": "the crop corner is drawn once per row from (seed, row id), so cached latents are reused",
+    "latents": "sampled from the VAE posterior with the step's generator, times scaling_factor",
+    "feature_loss": "MSE at each down block's hidden-state output, the mid block and each up block",
+    "val_loss": "held-out parallel rows, noise-prediction MSE only, fixed noise/timesteps, no dropout",
+}
