@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -102,7 +103,9 @@ def load_fid_helper(device: str = "cpu") -> Callable:
     import torch
 
     path = verified_fid_helper()
-    model = torch.jit.load(str(path), map_location=device).eval()
+    with warnings.catch_warnings():  # torch 2.14 deprecates jit.load; the file is TorchScript, verified above
+        warnings.simplefilter("ignore", FutureWarning)
+        model = torch.jit.load(str(path), map_location=device).eval()
 
     def features(batch: torch.Tensor) -> torch.Tensor:
         with torch.inference_mode():

@@ -131,9 +131,12 @@ def _culture(root: Path, confusers, concept="jiaozi", extra_concepts=()) -> Path
                                                      min_cultures=2, culture_is_lang="true"))
     base = [("jiaozi", "zh", "饺子"), ("baozi", "zh", "包子"), ("gyoza", "ja", "餃子"), ("mandu", "ko", "만두"),
             ("pelmeni", "ru", "пельмени"), *extra_concepts]
+    zh_labels = {"gyoza": "日式煎饺", "mandu": "韩式饺子", "pelmeni": "俄式饺子"}  # every label in Chinese
     _write(folder, "concepts.jsonl", [
         {"id": cid, "culture": culture, "category": "food", "label_en": cid, "label_native": native,
-         "description_en": f"{cid} dumplings."} for cid, culture, native in base])
+         "description_en": f"{cid} dumplings.", "labels": {"zh": native if culture == "zh" else
+                                                            zh_labels.get(cid, f"{native}（{culture}）")}}
+        for cid, culture, native in base])
     _write(folder, "zh.jsonl", [_row("zh-jiaozi", "一盘饺子配一碟香醋", "a plate of jiaozi", concept=concept,
                                      category="food", confusers=confusers)])
     return folder
@@ -217,3 +220,35 @@ def test_asymmetric_confusers_are_flagged(prompts_root):
     zh_line = 1 + next(i for i, line in enumerate(zh.read_text(encoding="utf-8").splitlines())
                        if json.loads(line)["concept"] == "jiaozi")
     assert problems == [f"{zh}:{zh_line}: lists 'mandu' as a confuser, but 'mandu' does not list 'jiaozi'"]
+
+
+def test_every_concept_needs_a_label_in_each_language_and_candidates_must_differ(prompts_root):
+    folder = _culture(prompts_root, ["gyoza", "mandu", "pelmeni"])
+    path = folder / "concepts.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    for row in rows:
+        if row["id"] == "gyoza":
+            row["labels"]["zh"] = "饺子"  # zh-pipa and ja-biwa are both 琵琶: one label, two candidates
+        if row["id"] == "pelmeni":
+            del row["labels"]
+    _write(folder, "concepts.jsonl", rows)
+    problems = validate_set("cult").problems
+    assert f"{folder / 'zh.jsonl'}:1: candidates 'jiaozi' and 'gyoza' share the zh label '饺子'" in problems
+    assert any("concept 'pelmeni' has no labels.zh" in p for p in problems)
+
+
+def test_shipped_culture_concepts_carry_labels_in_every_culture_language(monkeypatch):
+    from bench.prompts.load import load_set_info
+
+    monkeypatch.delenv("BENCH_PROMPTS_DIR", raising=False)
+    langs = [lang for lang in load_set_info("culture").languages if lang != "en"]
+    concepts = load_concepts("culture")
+    assert len(concepts) == 635
+    for concept in concepts.values():
+        assert set(concept.labels) == set(langs), concept.id
+        if concept.culture in langs:
+            assert concept.labels[concept.culture] == concept.label_native
+    # the case the issue names: pipa and biwa share the native 琵琶, so their Japanese and Chinese labels differ
+    assert concepts["pipa"].labels["ja"] != concepts["biwa"].labels["ja"] == "琵琶"
+    assert concepts["biwa"].labels["zh"] != concepts["pipa"].labels["zh"] == "琵琶"
+    assert validate_set("culture", langid=False).problems == []

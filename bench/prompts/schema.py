@@ -38,6 +38,9 @@ class Concept:
     label_en: str
     label_native: str
     description_en: str  # one sentence saying what it looks like
+    # label in each language of the set's prompts ({lang: text}); culture accuracy reads these, so the
+    # candidates of a prompt are all in the prompt's language (label_native is the culture's own language)
+    labels: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -180,10 +183,14 @@ def parse_prompt(obj: dict, path: Path, line: int) -> Prompt:
 def parse_concept(obj: dict, path: Path, line: int) -> Concept:
     """Build a Concept from one JSONL object, or raise RowError naming file:line."""
     loc = where(path, line)
-    _check_fields(obj, CONCEPT_REQUIRED, {}, loc)
+    _check_fields(obj, CONCEPT_REQUIRED, {"labels": dict}, loc)
     for name in CONCEPT_REQUIRED:
         if not obj[name].strip():
             raise RowError(f"{loc}: field '{name}' is empty")
+    labels = obj.get("labels", {})
+    for lang, text in labels.items():
+        if not isinstance(text, str) or not text.strip():
+            raise RowError(f"{loc}: labels.{lang} must be a non-empty string, got {text!r}")
     return Concept(**obj)
 
 

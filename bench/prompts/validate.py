@@ -69,6 +69,7 @@ def validate_set(name: str, langid: bool = True) -> SetReport:
         report.problems.append(f"{folder / stray}: not a language listed in set.toml")
 
     concepts = _check_concepts(folder / CONCEPTS_FILE, report)
+    _check_labels(folder / CONCEPTS_FILE, concepts, info.languages, report)
     per_lang: dict[str, list[tuple[int, Prompt]]] = {}
     for lang in info.languages:
         path = folder / f"{lang}.jsonl"
@@ -143,6 +144,45 @@ def _check_concepts(path: Path, report: SetReport) -> dict[str, Concept]:
     return {c.id: c for _, c in rows}
 
 
+def _label_key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _check_labels(path: Path, concepts: dict[str, Concept], languages, report: SetReport) -> None:
+    """Every concept has a label in every (non-English) language of the set; its culture's is label_native."""
+    for concept in concepts.values():
+        for lang in languages:
+            if lang == "en":
+                continue  # the English variant reads label_en
+            if not concept.labels.get(lang):
+                report.problems.append(f"{path}: concept '{concept.id}' has no labels.{lang} (each concept needs a "
+                                       "label in every language of the set, for culture accuracy)")
+            elif lang == concept.culture and concept.labels[lang] != concept.label_native:
+                report.problems.append(f"{path}: concept '{concept.id}': labels.{lang} differs from label_native")
+
+
+def _check_candidate_labels(loc: str, lang: str, p: Prompt, concepts: dict[str, Concept],
+                            report: SetReport) -> None:
+    """The concept and its confusers must read differently in the prompt's language (and in English):
+    two candidates with one label tie, and a tie is scored wrong whatever the image shows."""
+    ids = [p.concept, *p.confusers]
+    known = [concepts[c] for c in ids if c in concepts]
+    for label_lang, label in ((lang, lambda c: c.labels.get(lang)), ("en", lambda c: c.label_en)):
+        seen: dict[str, str] = {}
+        for concept in known:
+            text = label(concept)
+            if not text:
+                continue
+            key = _label_key(text)
+            if key in seen:
+                report.problems.append(f"{loc}: candidates '{seen[key]}' and '{concept.id}' share the {label_lang} "
+                                       f"label {text!r}")
+            else:
+                seen[key] = concept.id
+        if label_lang == "en" or lang == "en":
+            break
+
+
 def _check_prompts(path: Path, lang: str, rows, info: SetInfo, concepts: dict[str, Concept],
                    report: SetReport) -> None:
     """Per-row rules: ids, duplicates, normalisation, concepts and confuser groups."""
@@ -172,6 +212,7 @@ def _check_prompts(path: Path, lang: str, rows, info: SetInfo, concepts: dict[st
         if checks.concept_culture_is_language and concept.culture != lang:
             report.problems.append(f"{loc}: concept '{concept.id}' belongs to culture '{concept.culture}', not '{lang}'")
         _check_confusers(loc, p, concept, concepts, checks, report)
+        _check_candidate_labels(loc, lang, p, concepts, report)
 
 
 def _check_confusers(loc: str, p: Prompt, concept: Concept, concepts: dict[str, Concept], checks,

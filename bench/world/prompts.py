@@ -67,9 +67,11 @@ def prompt_rows(scenes: list[draw.Scene], lang: str, prefix: str, culture: bool)
 
 
 def concept_rows() -> list[dict]:
-    """The culture objects as concepts: labels in English and in their own culture's language."""
+    """The culture objects as concepts: labels in English, in their own culture's language and in every
+    language of the set (what culture accuracy reads for prompts in that language)."""
     return [{"id": kind, "culture": lang, "category": CONCEPT_CATEGORY, "label_en": captions.object_label(kind, "en"),
-             "label_native": captions.object_label(kind, lang), "description_en": _DESCRIPTIONS[kind]}
+             "label_native": captions.object_label(kind, lang), "description_en": _DESCRIPTIONS[kind],
+             "labels": {other: captions.object_label(kind, other) for other in captions.LANGS if other != "en"}}
             for kind, lang in draw.CULTURE.items()]
 
 
