@@ -64,7 +64,7 @@ class TrainConfig:
                                           "original size and crop in the time ids (default: the recipe's).")
     resolution: int | None = setting(None, "Training image side (default: the base's).", min=8, multiple_of=8)
     seed: int = setting(0, "Seed of the initial weights, batch order, noise and dropout.", min=0)
-    mixed_precision: str = setting("fp16", "Mixed precision on GPU (the CPU always trains in float32).",
+    mixed_precision: str = setting("fp16", "Mixed precision on GPU (a CPU trains in float32 unless bf16 is asked for).",
                                    choices=("no", "fp16", "bf16"))
     gradient_checkpointing: bool = setting(False, "Recompute UNet activations in the backward pass.")
     cache: bool = setting(True, "Compute frozen embeddings and latents once and reuse them.", hashed=False)

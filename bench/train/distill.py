@@ -75,7 +75,9 @@ class Trainer:
         self.corpus_info = data.fingerprint(self.corpus)
 
         cpu = not torch.cuda.is_available()
-        self.accelerator = Accelerator(cpu=cpu, mixed_precision="no" if cpu else cfg.mixed_precision)
+        # A CPU has no fp16 autocast worth having; bf16 it has, and full-size models need its half memory there.
+        precision = "no" if cpu and cfg.mixed_precision == "fp16" else cfg.mixed_precision
+        self.accelerator = Accelerator(cpu=cpu, mixed_precision=precision)
         device = self.accelerator.device
         self.weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(
             self.accelerator.mixed_precision, torch.float32)

@@ -178,7 +178,8 @@ def load_frozen_models(base: Any, encoder: str, device: Any, weight_dtype: Any) 
 
     model_path = zoo.resolve(base.model_id)
     try:
-        unet = UNet2DConditionModel.from_pretrained(model_path, subfolder="unet")
+        # Loaded straight in the training dtype: a float32 SDXL UNet first would need 10 GB of host memory.
+        unet = UNet2DConditionModel.from_pretrained(model_path, subfolder="unet", dtype=weight_dtype)
         vae = AutoencoderKL.from_pretrained(model_path, subfolder="vae")
         noise_scheduler = DDPMScheduler.from_pretrained(model_path, subfolder="scheduler")
     except OSError as exc:

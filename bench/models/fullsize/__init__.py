@@ -73,10 +73,11 @@ STUDENT_TOWERS = {"chinese-clip": ("text_model", 1024), "altclip-m18": ("text_mo
 
 
 def load_config(name: str) -> dict[str, Any]:
-    """The stored config.json of a component."""
-    if name not in COMPONENTS:
-        raise BenchError(f"unknown full-size component '{name}'; known: {', '.join(COMPONENTS)}")
-    return json.loads((_HERE / COMPONENTS[name].config).read_text(encoding="utf-8"))
+    """The stored config.json of a component (or of a part without weights, e.g. sdxl/scheduler)."""
+    path = _HERE / (COMPONENTS[name].config if name in COMPONENTS else f"{name.replace('/', '-')}.json")
+    if not path.is_file():
+        raise BenchError(f"unknown full-size component '{name}'; known: {', '.join(COMPONENTS)}, sdxl/scheduler")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def build(name: str, device: str = "meta", dtype=None):
