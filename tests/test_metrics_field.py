@@ -345,3 +345,32 @@ def test_judges_read_their_models_own_context():
     contexts = {name: JUDGES.get(name).context for name in ("clip-l", "clip-l-336", "chinese-clip-l14",
                                                              "altclip-m18", "altclip")}
     assert contexts == {"clip-l": 77, "clip-l-336": 77, "chinese-clip-l14": 52, "altclip-m18": 77, "altclip": 77}
+
+
+def test_refstats_built_with_other_weights_are_an_error(world, monkeypatch):
+    from bench.features import EXTRACTORS, Extractor
+    from bench.refstats import RefstatsConfig, build_refstats
+
+    run, refs = world
+    build_refstats(RefstatsConfig("refs", str(refs), extractor="tiny-inception", judge=None))
+    spec = EXTRACTORS.get("tiny-inception")
+    monkeypatch.setitem(EXTRACTORS._entries, "tiny-inception",
+                        Extractor(spec.name, spec.tier, spec.load, spec.available, lambda mode: "sha256:other"))
+    with pytest.raises(BenchError, match="built with other weights.*rebuild them"):
+        evaluate_run(run, EvalConfig(metrics=("fid",), refstats="refs"))
+
+
+def test_a_judge_truncates_and_counts_at_its_own_context(world):
+    """AltCLIP's position table allows 512 tokens; the judge reads (and counts against) its declared context."""
+    from bench.judges import JUDGES, JudgeSpec, load_judge, register_judge
+
+    if "tiny-altclip-ctx12" not in JUDGES:
+        register_judge(JudgeSpec("tiny-altclip-ctx12", "zoo:tiny-altclip-judge", "altclip", "tiny", context=12))
+    judge = load_judge("tiny-altclip-ctx12")
+    assert judge.context_length == 12
+    short, long = "一张饺子的照片", "一张饺子的照片，" * 6
+    assert judge.truncated_flags([short, long]) == [False, True]
+    run, _ = world
+    summary = evaluate_run(run, EvalConfig(metrics=("clip-score",), judge="tiny-altclip-ctx12"))
+    result = summary["metrics"]["clip-score"]
+    assert result["context_length"] == 12 and result["truncated_prompts"] == 4  # every crafted prompt is longer
