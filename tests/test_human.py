@@ -96,6 +96,12 @@ def test_least_certain_pair_comes_after_coverage(bench_home):
             tasks.vote(conn, p, t["id"], answer)
         nxt = tasks.current_task(conn, p)
         assert (nxt["sys_lo"], nxt["sys_hi"]) == ("sys-b", "sys-c")  # the one close call
+        for _ in range(30):  # sys-b and sys-c always tie: they stay the close call, but cannot take every vote
+            t = tasks.current_task(conn, p)
+            tasks.vote(conn, p, t["id"], "tie" if (t["sys_lo"], t["sys_hi"]) == ("sys-b", "sys-c") else "left")
+        counts = Counter((r["sys_lo"], r["sys_hi"]) for r in conn.execute("SELECT * FROM tasks WHERE annotator_id = ?",
+                                                                          (p["id"],)))
+        assert counts[("sys-b", "sys-c")] == max(counts.values()) <= tasks.IMBALANCE * min(counts.values()) + 1
 
 
 def test_attention_checks_flag_and_exclude(bench_home, tmp_path, monkeypatch):

@@ -17,6 +17,7 @@ from bench.human.studies import now
 ANSWERS = ("left", "right", "tie", "both_bad")
 OUTCOME = {"left": 1.0, "right": 0.0, "tie": 0.5, "both_bad": 0.5}  # both bad counts as a tie, as in arenas
 COVER = 5  # votes per system pair before choices follow uncertainty instead of coverage
+IMBALANCE = 2  # after that, no system pair gets more than this many times the tasks of the rarest
 
 
 class Rejected(BenchError):
@@ -113,11 +114,16 @@ def _pair_task(conn, study, annotator, rng):
         "SELECT sys_lo, sys_hi, COUNT(*) AS n FROM tasks WHERE study_id = ? AND kind = 'pair' "
         "GROUP BY sys_lo, sys_hi", (study["id"],))}
     pairs = list(itertools.combinations(systems, 2))
-    uncertainty = _uncertainty(conn, study["id"], systems, counts) if min(
-        counts.get(p, 0) for p in pairs) >= COVER else {}
-    # Coverage first: the pair with the fewest tasks; once every pair has COVER, the least certain pair.
-    order = sorted(pairs, key=lambda p: (-uncertainty[p], rng.random()) if uncertainty
-                   else (counts.get(p, 0), rng.random()))
+    least = min(counts.get(p, 0) for p in pairs)
+    if least < COVER:  # coverage first: the pairs with the fewest tasks
+        order = sorted(pairs, key=lambda p: (counts.get(p, 0), rng.random()))
+    else:
+        # Then the least certain pair, among those with at most twice the fewest tasks: two identical systems
+        # stay "uncertain" forever, and must not take every vote from then on.
+        uncertainty = _uncertainty(conn, study["id"], systems, counts)
+        eligible = [p for p in pairs if counts.get(p, 0) <= IMBALANCE * least]
+        order = sorted(eligible, key=lambda p: (-uncertainty[p], rng.random()))
+        order += sorted((p for p in pairs if p not in eligible), key=lambda p: (counts.get(p, 0), rng.random()))
     seen = {r[0] for r in conn.execute("SELECT pair_key FROM tasks WHERE annotator_id = ? AND pair_key IS NOT NULL",
                                        (annotator["id"],))}
     for a, b in order:
