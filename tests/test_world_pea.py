@@ -34,7 +34,7 @@ def test_world_benchmark_end_to_end(world_dirs):
     oracle = general["world-en"]["en"]["accuracy"]
     for lang in result["config"]["langs"]:
         asis = general["asis-world"][lang]["accuracy"]
-        pea = general["pea-world"][lang]["accuracy"]
+        pea = general["world-pea-<lang>"][lang]["accuracy"]
         translate = general["translate-world"][lang]["accuracy"]
         assert pea >= asis + 0.15
         assert translate == pytest.approx(oracle, abs=0.1)  # the world's translator is exact

@@ -138,7 +138,7 @@ def run_world_benchmark(cfg: WorldDemoConfig = WorldDemoConfig()) -> dict:
         for lang in cfg.langs:
             for kind in cfg.systems:
                 system = f"{plugins.PEA_PREFIX}pea-{lang}" if kind == "pea" else f"{kind}-{plugins.BASE}"
-                key = "pea-world" if kind == "pea" else system
+                key = f"{plugins.PEA_PREFIX}pea-<lang>" if kind == "pea" else system  # the leaderboard's row name
                 per_system.setdefault(key, {})[lang] = _run(system, prompt_set, lang, cfg, timings)
     timings["total_s"] = round(time.perf_counter() - started, 1)
     return {"config": asdict(cfg), "timings": timings, "results": results, "chance": chance()}
