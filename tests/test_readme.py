@@ -21,7 +21,7 @@ SKIP = [
     (r"HF_HUB_OFFLINE=0|^huggingface-cli |^export HF_HUB_OFFLINE", "needs the Hugging Face hub"),
     (r"^(torchrun|accelerate launch) ", "several processes; test_train_ddp and the generate tests cover them"),
     (r"(^| )\.\.\.( |$)|\bDIR\b|corpora/NAME|RUN_A", "a pattern with placeholders, not a command"),
-    (r"--source (coco|laion|xm3600):", "needs the named data set on disk"),
+    (r"--source (coco|coco-cn|laion|xm3600|hf|jsonl|parquet|csv|tsv):", "needs the named data set on disk"),
     (r"coco-512", "needs COCO reference images"),
     (r"--base sdxl|^bench train --lang ko$", "trains on full-size SDXL (GPU, real corpus)"),
     (r"--model pea-zh|^bench judge-check --lang ko$", "real weights (README: On a GPU machine)"),
