@@ -43,6 +43,9 @@ def _register_commands() -> None:
 
 
 _register_commands()
+from bench.help_examples import attach as _attach_examples  # noqa: E402  (after every command is registered)
+
+_attach_examples(app)
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ def fetch_images(
     threads: int = typer.Option(16, help="Threads per process."),
     image_size: int = typer.Option(1024, help="Resize so the shorter side is at most this (keep ratio)."),
     timeout: int = typer.Option(10, help="Seconds per request."),
-    retries: int = typer.Option(1),
+    retries: int = typer.Option(1, help="Retries per failed download."),
 ) -> None:
     """Download the URL images of a corpus into local shards with img2dataset; failed rows are recorded."""
     from bench.fetch import FetchConfig, fetch

@@ -18,12 +18,19 @@ KD_MODES = {"both": (True, True, 0.0), "output": (True, False, 0.0), "features":
             "text": (False, False, 1.0), "all": (True, True, 1.0)}
 
 
+def _base_names() -> list[str]:
+    """Every registered base for --base's help (the registry module imports nothing heavy)."""
+    from bench.models.bases import BASES
+
+    return BASES.names()
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a PEA training run; every switch is recorded in the checkpoint."""
 
     lang: str = setting(help="Language of the native captions (ISO 639-1).")
-    base: str = setting(DEFAULT_BASE, "Base model: a registered name (sdxl, sd15, tiny-sdxl, tiny-sd15, ...), "
+    base: str = setting(DEFAULT_BASE, f"Base model: a registered name ({', '.join(_base_names())}), "
                         "zoo:<name>, a hub id or a local diffusers pipeline folder (its family read from "
                         "model_index.json).")
     corpus: str | None = setting(None, "Corpus folder (corpora/NAME) or corpus name (default cc3m-<lang>, what "
