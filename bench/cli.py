@@ -21,8 +21,15 @@ app = typer.Typer(
 )
 
 
+INCLUDE_HELP = "Plug-in to load first: a .py file or a folder of them, each with register() (repeatable)."
+
+
 @app.callback()
-def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages, third-party loading bars and warnings, tracebacks.")) -> None:
+def _root(
+    verbose: bool = typer.Option(False, "--verbose", "-v",
+                                 help="Log debug messages, third-party loading bars and warnings, tracebacks."),
+    include: list[str] = typer.Option([], "--include", help=INCLUDE_HELP),
+) -> None:
     """pea-bench command line."""
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
@@ -31,6 +38,10 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug
     from bench.quiet import quiet_third_party
 
     quiet_third_party(verbose)
+    if include:
+        from bench import plugins
+
+        plugins.include_all(include)
 
 
 def _register_commands() -> None:

@@ -2,8 +2,9 @@
 
 Three parts, each the toolkit's own stage code:
 1. corpora from the shipped sample (hand translations, and the tiny random translator's honest failure);
-2. the toy world (bench.world): corpus -> PEA distillation -> generation -> evaluation of the English oracle,
-   as-is, translate-then-generate and PEA, where the numbers mean something on a CPU;
+2. every plug-in's demo stage in DEMOS: the toy world's (registered by its plug-in, bench/world) runs
+   corpus -> PEA distillation -> generation -> evaluation of the English oracle, as-is,
+   translate-then-generate and PEA, where the numbers mean something on a CPU;
 3. reports/leaderboard.md, grids and plot regenerated from reports/results/.
 """
 
@@ -13,6 +14,13 @@ import argparse
 import logging
 import os
 import time
+from collections.abc import Callable
+
+from bench.registry import Registry
+
+# name -> stage(quick: bool) -> {"lines": summary lines, "runs": run ids it evaluated}; plug-ins add theirs
+# (the toy world's is "world").
+DEMOS: Registry[Callable[[bool], dict]] = Registry("demo stage")
 
 
 def corpus_demo(lang: str = "ko") -> list[tuple[str, dict]]:
@@ -41,12 +49,6 @@ def _corpus_lines(built: list[tuple[str, dict]]) -> list[str]:
     return lines
 
 
-def world_run_ids(world: dict) -> list[str]:
-    """Every run id the world benchmark evaluated."""
-    return [r["run"] for systems in world["results"].values() for per_lang in systems.values()
-            for r in per_lang.values()]
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the demo and say, in a few lines, what it found and where everything went."""
     parser = argparse.ArgumentParser(prog="python -m bench.demo", description=__doc__.splitlines()[0])
@@ -59,22 +61,19 @@ def main(argv: list[str] | None = None) -> None:
     from bench import paths
     from bench import report_paired as paired
     from bench.report import write_leaderboard
-    from bench.world.demo import WorldDemoConfig, run_world_benchmark, summary_lines
 
     started = time.perf_counter()
     built = corpus_demo()
     corpus_s = time.perf_counter() - started
-    config = WorldDemoConfig()
-    if args.quick:
-        config = WorldDemoConfig(langs=("zh",), prompts_limit=24, culture=False, steps=10)
-    world = run_world_benchmark(config)
+    stages = [DEMOS.get(name)(args.quick) for name in DEMOS.names()]
     written = write_leaderboard()
     total_s = time.perf_counter() - started
 
     print("\n".join(_corpus_lines(built)))
     print("tiny-translator output is random-weight garbage, so the filters drop it: that is the honest number.")
-    print("\n".join(summary_lines(world)))
-    print("\n".join(paired.demo_lines(world_run_ids(world))))
+    for stage in stages:
+        print("\n".join(stage["lines"]))
+    print("\n".join(paired.demo_lines([run for stage in stages for run in stage["runs"]])))
     print(f"sample corpora {corpus_s:.0f} s; whole demo {total_s:.0f} s")
     print(f"leaderboard: {written['leaderboard']} ({written['results']} results; grids in "
           f"{paths.reports_dir() / 'grids'}); runs, checkpoints and caches under {paths.bench_home()}")

@@ -21,6 +21,7 @@ from bench import paths
 from bench.config import check_settings, setting, stable_hash, to_jsonable
 from bench.errors import BenchError
 from bench.judges import TIER_DEFAULTS
+from bench.runtime import resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -300,15 +301,6 @@ class EvalContext:
                 from bench.features import EXTRACTORS
 
                 EXTRACTORS.get(self.extractor).available(self.mode)
-
-
-def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; anything else is passed to torch as given."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def choose_metrics(ctx: EvalContext, names: tuple[str, ...] | None) -> tuple[list, dict[str, str]]:

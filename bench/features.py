@@ -234,12 +234,3 @@ def _savez(tmp: Path, **arrays) -> None:
     with open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
 
-
-def _load_world_clip(mode: str, device: str = "cpu") -> Callable:
-    from bench.world.features import load_world_features
-
-    return load_world_features(mode, device)
-
-
-# the toy world's CLIP image tower
-register_extractor(Extractor("world-clip", "tiny", _load_world_clip, fingerprint=zoo_fingerprint("world-clip")))

@@ -389,4 +389,3 @@ def judge_check(cfg: JudgeCheckConfig) -> dict:
     }
 
 # The toy world's CLIP, trained on drawn scenes with captions in six languages (bench/world/judge.py).
-register_judge(JudgeSpec("world-clip", "zoo:world-clip", "clip", "tiny"))

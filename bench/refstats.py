@@ -170,7 +170,7 @@ def build_refstats(cfg: RefstatsConfig) -> list[Path]:
         from bench.judges import JUDGES, require_available
 
         require_available(JUDGES.get(cfg.judge))
-    from bench.evaluate import resolve_device
+    from bench.runtime import resolve_device
 
     device = resolve_device(cfg.device)
     resolution = cfg.size or "native"

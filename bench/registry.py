@@ -1,51 +1,141 @@
-"""Name -> factory lookup shared by every stage, with did-you-mean errors."""
+"""Name -> entry lookup shared by every stage, with did-you-mean errors and lazy "module:object" entries.
+
+Every registry also sees the plug-ins (bench.plugins): a name that is not registered yet, or a listing,
+loads them once first, so a plug-in's systems, judges or metrics work like the built-in ones.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+import importlib
+import weakref
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar, cast
 
-from bench.errors import unknown_name
+from bench.errors import BenchError, unknown_name
 
 T = TypeVar("T")
 
+_ALL: weakref.WeakSet[Registry[Any]] = weakref.WeakSet()
+_LATER: dict[str, list[tuple[str, str]]] = {}  # registry key -> lazy entries for a registry not created yet
+
+
+class Lazy:
+    """A registry entry still to import: 'package.module:object' (dots after ':' walk attributes)."""
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: str) -> None:
+        module, sep, attr = target.partition(":")
+        if not sep or not module or not attr:
+            raise ValueError(f"lazy entry {target!r} is not 'module:object'")
+        self.target = target
+
+    def resolve(self) -> Any:
+        """Import the module and return the object."""
+        module, _, attr = self.target.partition(":")
+        try:
+            obj: Any = importlib.import_module(module)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError) as exc:
+            raise BenchError(f"cannot load registered entry {self.target}: {exc}") from None
+        return obj
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.target!r})"
+
 
 class Registry(Generic[T]):
-    """A named collection of factories; `kind` and `hint` shape the error messages."""
+    """A named collection of entries; `kind` and `hint` shape the error messages."""
 
-    def __init__(self, kind: str, hint: str = "") -> None:
+    def __init__(self, kind: str, hint: str = "", key: str | None = None) -> None:
         self.kind = kind
         self.hint = hint
-        self._entries: dict[str, T] = {}
+        self.key = key or kind  # how register_later() names it
+        self._entries: dict[str, T | Lazy] = {}
+        _ALL.add(self)
+        for name, target in _LATER.pop(self.key, []):
+            self.register_lazy(name, target)
 
-    def register(self, name: str, entry: T | None = None) -> Callable[[T], T] | T:
+    def register(self, name: str, entry: T | None = None) -> Any:
         """Register `entry` under `name`; usable as a decorator when `entry` is omitted."""
 
         def add(item: T) -> T:
-            if name in self._entries:
-                raise ValueError(f"{self.kind} '{name}' is registered twice")
-            self._entries[name] = item
+            self._add(name, item)
             return item
 
         return add if entry is None else add(entry)
 
+    def register_lazy(self, name: str, target: str) -> None:
+        """Register 'module:object', imported on first get(): listing names imports nothing."""
+        self._add(name, Lazy(target))
+
+    def _add(self, name: str, item: T | Lazy) -> None:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self._entries[name] = item
+
+    def unregister(self, name: str) -> None:
+        """Remove `name` (a no-op when absent)."""
+        self._entries.pop(name, None)
+
     def get(self, name: str) -> T:
         """Return the entry for `name` or raise a BenchError that lists the valid names."""
+        if name not in self._entries:
+            _load_plugins()
         try:
-            return self._entries[name]
+            entry = self._entries[name]
         except KeyError:
             raise unknown_name(self.kind, name, self._entries, self.hint) from None
+        if isinstance(entry, Lazy):
+            entry = self._entries[name] = entry.resolve()
+        return cast(T, entry)
 
     def __contains__(self, name: object) -> bool:
+        if name not in self._entries:
+            _load_plugins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(self._entries))
+        return iter(self.names())
 
     def names(self) -> list[str]:
-        """All registered names, sorted."""
+        """All registered names (plug-ins included), sorted; imports no lazy entry."""
+        _load_plugins()
         return sorted(self._entries)
 
     def items(self) -> list[tuple[str, T]]:
-        """(name, entry) pairs sorted by name."""
-        return sorted(self._entries.items())
+        """(name, entry) pairs sorted by name (lazy entries are imported)."""
+        return [(name, self.get(name)) for name in self.names()]
+
+    def snapshot(self) -> dict[str, T | Lazy]:
+        """A copy of the entries, for restore()."""
+        return dict(self._entries)
+
+    def restore(self, entries: dict[str, T | Lazy]) -> None:
+        """Put back the entries snapshot() returned (tests undo their registrations with it)."""
+        self._entries = dict(entries)
+
+
+def all_registries() -> list[Registry[Any]]:
+    """Every registry created so far."""
+    return list(_ALL)
+
+
+def register_later(key: str, name: str, target: str) -> None:
+    """register_lazy into the registry named `key`, now if it exists, else when its module creates it.
+
+    A plug-in uses this for registries whose module is heavy to import (the corpus sources need polars).
+    """
+    for registry in _ALL:
+        if registry.key == key:
+            registry.register_lazy(name, target)
+            return
+    _LATER.setdefault(key, []).append((name, target))
+
+
+def _load_plugins() -> None:
+    from bench import plugins
+
+    plugins.load()
+

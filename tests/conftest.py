@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated BENCH_HOME per test and one zoo cache for the whole session."""
+"""Shared fixtures: every test gets its own BENCH_HOME, reports and corpora folders (one zoo cache is shared
+by symlink), and every registry and the plug-in loader are put back as they were after each test."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(int(os.environ.get("BENCH_TEST_THREADS", "1")))
+    # Built-in and installed entries are registered once, before the first snapshot below.
+    from bench import plugins
+    from bench.metrics import load_metrics
+    from bench.models import zoo
+
+    plugins.load()
+    load_metrics()
+    zoo.names()
 
 
 @pytest.fixture(scope="session")
@@ -25,20 +34,31 @@ def zoo_home(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _shared_zoo(zoo_home, monkeypatch):
-    """Point BENCH_HOME at the shared session folder unless a test asks for its own."""
-    monkeypatch.setenv("BENCH_HOME", str(zoo_home))
-
-
-@pytest.fixture
-def bench_home(tmp_path, zoo_home, monkeypatch):
-    """A fresh BENCH_HOME for one test, reusing the session's built zoo via a symlink."""
-    home = tmp_path / "bench_home"
+def bench_home(tmp_path_factory, zoo_home, monkeypatch):
+    """A fresh BENCH_HOME, reports and corpora folder for every test; the built zoo is shared via a symlink."""
+    root = tmp_path_factory.mktemp("isolated")
+    home = root / "bench_home"
     home.mkdir()
     (zoo_home / "zoo").mkdir(exist_ok=True)
     (home / "zoo").symlink_to(zoo_home / "zoo")
     monkeypatch.setenv("BENCH_HOME", str(home))
+    monkeypatch.setenv("BENCH_REPORTS_DIR", str(root / "reports"))
+    monkeypatch.setenv("BENCH_CORPORA_DIR", str(root / "corpora"))
     return home
+
+
+@pytest.fixture(autouse=True)
+def _registries_restored():
+    """Undo whatever a test registers (systems, metrics, plug-ins, ...)."""
+    from bench import plugins
+    from bench.registry import all_registries
+
+    saved = [(r, r.snapshot()) for r in all_registries()]
+    loader = plugins.state()
+    yield
+    for registry, entries in saved:
+        registry.restore(entries)
+    plugins.reset(loader)
 
 
 @pytest.fixture

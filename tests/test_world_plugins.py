@@ -75,3 +75,12 @@ def test_world_accuracy_metric_scores_drawn_images_perfectly(bench_home, tmp_pat
     assert result["value"] == pytest.approx((8 + 0.5) / 9)
     assert result["per_attribute"]["position"] == 1.0
     assert result["per_attribute"]["colour"] == pytest.approx(6 / 7)
+
+
+def test_world_plugin_constants_match_the_world_and_its_demo_is_registered():
+    from bench.demo import DEMOS
+    from bench.world import plugins, teacher
+    from bench.world.demo import demo_stage
+
+    assert (plugins.RESOLUTION, plugins.CONTEXT_DIM) == (draw.SIZE, teacher.CONTEXT_DIM)
+    assert DEMOS.names() == ["world"] and DEMOS.get("world") is demo_stage

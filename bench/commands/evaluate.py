@@ -41,6 +41,7 @@ def evaluate(
     lang: str = typer.Option(None, "--lang", "-l", help="Prompt language(s), comma-separated (ISO 639-1)."),
     run: str = typer.Option(None, "--run", help="Score an existing run folder (path or run id) instead."),
     list_metrics: bool = typer.Option(False, "--list-metrics", help="List the metrics and exit."),
+    include: list[str] = typer.Option([], "--include", help="Plug-in .py file or folder to load first (repeatable)."),
     gen: dict | None = None,
     evaluation: dict | None = None,
 ) -> None:
@@ -54,6 +55,9 @@ def evaluate(
 
       bench evaluate -m pea-zh,translate-sdxl -p general,culture -l zh,ko --refstats coco-512 --publish
     """
+    from bench import plugins
+
+    plugins.include_all(include)
     from bench.evaluate import evaluate_run
 
     if list_metrics:

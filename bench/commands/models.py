@@ -13,9 +13,14 @@ def register(app: typer.Typer) -> None:
 def models(
     tier: str | None = typer.Option(None, help="Only 'real' or 'tiny' systems."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    include: list[str] = typer.Option([], "--include", help="Plug-in .py file or folder to load first (repeatable)."),
 ) -> None:
     """List systems with their kind, base, languages, weights and offline availability."""
     import json
+
+    from bench import plugins
+
+    plugins.include_all(include)
 
     from rich.console import Console
     from rich.table import Table

@@ -21,12 +21,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(sub, name="prompts")
 
 
-def list_sets() -> None:
+def list_sets(
+    include: list[str] = typer.Option([], "--include", help="Plug-in .py file or folder to load first (repeatable)."),
+) -> None:
     """List the prompt sets with their version, languages, prompt counts and concept tables."""
     from rich.console import Console
     from rich.table import Table
 
-    from bench import paths
+    from bench import paths, plugins
+
+    plugins.include_all(include)
     from bench.prompts.load import has_concepts, list_prompt_sets, load_set_info, set_folder
     from bench.prompts.schema import read_jsonl
 

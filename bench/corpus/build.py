@@ -21,7 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench import paths
+from bench import paths, runtime
 from bench.config import config_hash, to_jsonable
 from bench.corpus.filters import (
     POST_FILTERS,
@@ -31,7 +31,7 @@ from bench.corpus.filters import (
     post_filter,
     pre_filter,
 )
-from bench.corpus.sources import Source, environment_rank, open_source
+from bench.corpus.sources import Source, open_source
 from bench.corpus.translators import Translator, load_translator
 from bench.errors import BenchError
 from bench.languages import get_language
@@ -201,7 +201,7 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
         raise BenchError("the target language is English; pick the language to build captions in (e.g. --lang ko)")
     name = config.corpus_name()
     paths.corpus_dir(name)  # validates the name before any work
-    rank, world = environment_rank()
+    rank, world = runtime.process_layout()
     sources = open_sources(config)
     translator = load_translator(config.translator, "en", lang.code, device=config.device,
                                  model=config.translator_model)

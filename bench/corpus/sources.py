@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +76,8 @@ class Source:
 
 
 SourceOpener = Callable[[str, str], Source]
-SOURCES: Registry[SourceOpener] = Registry("source kind", hint="use KIND:PATH with a kind listed by bench build-corpus --help")
+SOURCES: Registry[SourceOpener] = Registry("source kind", hint="use KIND:PATH with a kind listed by bench build-corpus --help",
+                                          key="sources")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -393,18 +393,4 @@ def open_coco_cn(location: str, lang: str) -> Source:
     return Source("coco-cn", location, "coco-cn", lambda n: iter(frame.iter_slices(n)), files, counts=counts)
 
 
-def environment_rank() -> tuple[int, int]:
-    """(rank, world size) from torchrun / accelerate environment variables; (0, 1) when alone."""
-    rank = int(os.environ.get("RANK", os.environ.get("ACCELERATE_PROCESS_INDEX", "0")) or 0)
-    world = int(os.environ.get("WORLD_SIZE", os.environ.get("ACCELERATE_NUM_PROCESSES", "1")) or 1)
-    if world < 1 or not 0 <= rank < world:
-        raise BenchError(f"bad process layout RANK={rank} WORLD_SIZE={world}")
-    return rank, world
 
-
-@SOURCES.register("world")
-def open_world(location: str, lang: str) -> Source:
-    """The toy world: world:N drawn scenes with exact native captions (bench/world)."""
-    from bench.world.plugins import open_world_source
-
-    return open_world_source(location, lang)

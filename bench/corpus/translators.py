@@ -9,7 +9,6 @@ from __future__ import annotations
 import abc
 import hashlib
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from bench.errors import BenchError, NotAvailableOffline
 from bench.languages import Language, get_language
 from bench.registry import Registry
+from bench.runtime import hub_offline, pick_device
 
 log = logging.getLogger(__name__)
 
@@ -109,17 +109,6 @@ FAMILIES = {
 }
 
 
-def pick_device(device: str | None = None) -> str:
-    """The given device, else this process's GPU (LOCAL_RANK under torchrun/accelerate), else the CPU."""
-    if device:
-        return device
-    import torch
-
-    if torch.cuda.is_available():
-        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    return "cpu"
-
-
 def weights_revision(folder: Path) -> str:
     """A short content hash of a local model folder's config and weights (its 'revision')."""
     digest = hashlib.sha256()
@@ -141,7 +130,7 @@ def _load_pretrained(model_id: str, dtype):
     local = Path(resolved).is_dir()
     if not local and Path(resolved).exists():
         raise BenchError(f"translator model {resolved} is a file; pass a model folder or a hub id")
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}
+    offline = hub_offline()
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved, local_files_only=offline and not local)
         model = AutoModelForSeq2SeqLM.from_pretrained(resolved, dtype=dtype, local_files_only=offline and not local)
@@ -257,10 +246,3 @@ def load_translator(name: str, src_lang: str, tgt_lang: str, device: str | None 
     log.info("loading translator %s (%s -> %s)", name, src.code, tgt.code)
     return factory(src, tgt, device=device, model=model, **settings)
 
-
-@TRANSLATORS.register("world")
-def _world(src, tgt, device=None, model=None, **kw) -> Translator:
-    # The toy world's exact translator: captions are generated from scenes (bench/world/captions.py).
-    from bench.world.plugins import world_translator
-
-    return world_translator(src, tgt)

@@ -51,8 +51,9 @@ def plan(cfg: GenerateConfig, device: str | None = None) -> Plan:
     """Validate everything a run needs before any model loads; user errors are one-line BenchErrors."""
     import json
 
-    from bench.models.pipelines import check_language, default_device, get_system, resolve_dtype
+    from bench.models.pipelines import check_language, get_system
     from bench.prompts import load_prompt_set
+    from bench.runtime import default_device, resolve_dtype
 
     cfg.check()
     check_scheduler(cfg.scheduler)

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import atexit
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from bench import runtime
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,14 +39,13 @@ class Processes:
         A group we create stays up for the life of the process (destroyed at exit): tearing it down and
         building it again between two runs races when one rank gets there first.
         """
-        world = int(os.environ.get("WORLD_SIZE", "1"))
+        rank, world = runtime.process_layout()
         if world <= 1:
             return cls()
         import torch
         import torch.distributed as dist
 
-        rank = int(os.environ.get("RANK", "0"))
-        local = int(os.environ.get("LOCAL_RANK", str(rank)))
+        local = runtime.local_rank(default=rank)
         if not dist.is_initialized():
             backend = "nccl" if torch.cuda.is_available() else "gloo"
             if backend == "nccl":

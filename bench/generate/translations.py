@@ -15,7 +15,7 @@ from bench.config import stable_hash, to_jsonable
 def _translator(name: str, src: str, tgt: str):
     """The corpus stage's translator, loaded once per process on this process's device."""
     from bench.corpus.translators import load_translator
-    from bench.models.pipelines import default_device
+    from bench.runtime import default_device
 
     return load_translator(name, src, tgt, device=default_device())
 

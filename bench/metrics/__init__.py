@@ -2,8 +2,8 @@
 
 A metric is a small object with `name`, `higher_is_better`, `needs` (what evaluation must make ready:
 "judge", "judge-en", "inception-features", "refstats", "concepts") and `compute(ctx) -> MetricResult`,
-where ctx is bench.evaluate.EvalContext. Plug a new one in with `@register_metric` in a module listed in
-_METRIC_MODULES (or imported before evaluation runs).
+where ctx is bench.evaluate.EvalContext. Plug a new one in from a plug-in's register() (bench.plugins) with
+METRICS.register_lazy(name, "module:INSTANCE") or by importing a module that uses `@register_metric`.
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ _METRIC_MODULES = [
     "bench.metrics.cmmd",
     "bench.metrics.culture_accuracy",
     "bench.metrics.consistency",
-    "bench.world.metrics",
 ]
 _loaded = False
 

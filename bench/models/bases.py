@@ -41,6 +41,3 @@ def get_base(name: str) -> BaseModel:
         if looks_like_model(name):
             return base_from_argument(name)
     return BASES.get(name)
-
-# The toy world's English teacher (bench/world): trained on drawn scenes, shipped weights, 32 px, 64-d context.
-BASES.register("world", BaseModel("world", "zoo:world-teacher", "sd15", "tiny", 32, 64))

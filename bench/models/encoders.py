@@ -90,32 +90,8 @@ def register_student(spec: StudentSpec) -> StudentSpec:
     return spec
 
 
-# Modules whose student_spec() adds a student on first lookup (imported lazily: they pull in numpy and more).
-_PLUGINS = ("bench.world.plugins",)
-_plugins_loaded = False
-
-
-def _load_plugins() -> None:
-    """Register the plugin modules' students once (the toy world's `world`)."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    _plugins_loaded = True
-    import importlib
-
-    for module in _PLUGINS:
-        try:
-            spec = importlib.import_module(module).student_spec()
-        except (ImportError, AttributeError):
-            continue
-        if spec.name not in STUDENT_ENCODERS:
-            register_student(spec)
-
-
 def get_student_spec(name: str) -> StudentSpec:
-    """Look a student encoder up by name."""
-    if name not in STUDENT_ENCODERS:
-        _load_plugins()
+    """Look a student encoder up by name (plug-ins included); a model id (zoo:, hub, folder) builds one."""
     if name not in STUDENT_ENCODERS:
         from bench.models.resolve import looks_like_model, student_from_argument
 
@@ -125,8 +101,7 @@ def get_student_spec(name: str) -> StudentSpec:
 
 
 def student_names() -> list[str]:
-    """Every registered student encoder, plugins included."""
-    _load_plugins()
+    """Every registered student encoder, plug-ins included."""
     return STUDENT_ENCODERS.names()
 
 
@@ -211,6 +186,3 @@ def default_hidden_dim(spec: StudentSpec, family: str, tier: str) -> int:
     if family == "sd15" and tier == "real":
         return 2048
     return spec.hidden_dim
-
-# The toy world's frozen random multilingual student (bench/world/plugins.py).
-register_student(StudentSpec("world", "zoo:world-student", "auto", 64, hidden_dim=128, max_length=32, tier="tiny"))

@@ -23,6 +23,7 @@ from bench.errors import BenchError, NotAvailableOffline
 from bench.models import weights
 from bench.models.bases import get_base
 from bench.registry import Registry
+from bench.runtime import default_device, resolve_dtype
 
 log = logging.getLogger(__name__)
 
@@ -331,26 +332,6 @@ class LoadedSystem:
         return make_native(type(self.pipe).from_pipe(self.pipe), TranslateRoute(self.translator.translate))
 
 
-def default_device() -> str:
-    """cuda:<LOCAL_RANK> when a GPU is here, else cpu."""
-    import os
-
-    import torch
-
-    if torch.cuda.is_available():
-        return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    return "cpu"
-
-
-def resolve_dtype(dtype: str, device: str) -> str:
-    """'auto' -> float16 on CUDA, float32 elsewhere (CPU half precision is slow and inexact)."""
-    if dtype == "auto":
-        return "float16" if str(device).startswith("cuda") else "float32"
-    if dtype not in ("float32", "float16", "bfloat16"):
-        raise BenchError(f"unknown dtype '{dtype}' (auto, float32, float16, bfloat16)")
-    return dtype
-
-
 def load_system(name: str, lang: str | None = None, device: str | None = None, dtype: str = "auto") -> LoadedSystem:
     """Build a registered system on `device` in `dtype`, after checking language and offline availability."""
     import torch
@@ -476,5 +457,3 @@ def _scheduler_class(folder: Path):
 
 _BUILDERS = {"pea": _build_pea, "translate": _build_translate, "asis": _build_plain, "english": _build_plain,
              "public": _build_public}
-
-register_standard_systems("world", "world", PEA_LANGS, pea_prefix="world-")  # the toy world (bench/world)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from bench import paths
@@ -121,7 +120,3 @@ def folder_hash(folder: Path) -> str:
     paths.write_text(cached, value + "\n")
     return value
 
-
-def hf_offline() -> bool:
-    """True when the hub is switched off for this process (the CLI and tests switch it off)."""
-    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")

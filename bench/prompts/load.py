@@ -1,4 +1,4 @@
-"""Find and load prompt sets and concept tables from paths.prompts_dir()."""
+"""Find and load prompt sets and concept tables: folders under paths.prompts_dir() and plug-ins' folders."""
 
 from __future__ import annotations
 
@@ -20,25 +20,45 @@ from bench.prompts.schema import (
     read_set_info,
     where,
 )
+from bench.registry import Registry
 
 CONCEPTS_FILE = "concepts.jsonl"
 _HINT = "bench prompts list shows them"
 
 
-def list_prompt_sets() -> list[str]:
-    """Names of the prompt sets: folders under prompts_dir() that hold a set.toml."""
+# Prompt sets kept outside prompts_dir() (a plug-in's own folder): name -> folder holding set.toml.
+PROMPT_SETS: Registry[Path] = Registry("prompt set", hint=_HINT)
+
+
+def register_prompt_set(folder: str | Path, name: str | None = None) -> str:
+    """Register the set in `folder` (it holds set.toml) under `name` (default: the folder's name)."""
+    folder = Path(folder).resolve()
+    if not (folder / "set.toml").is_file():
+        raise BenchError(f"{folder} is not a prompt set (a set is a folder with set.toml)")
+    name = paths.safe_id(name or folder.name, "prompt set name")
+    PROMPT_SETS.register(name, folder)
+    return name
+
+
+def _shipped_sets() -> list[str]:
     root = paths.prompts_dir()
     if not root.is_dir():
         return []
     return sorted(p.name for p in root.iterdir() if (p / "set.toml").is_file())
 
 
+def list_prompt_sets() -> list[str]:
+    """Names of the prompt sets: folders under prompts_dir() that hold a set.toml, and registered ones."""
+    return sorted(set(_shipped_sets()) | set(PROMPT_SETS.names()))
+
+
 def set_folder(name: str) -> Path:
     """The folder of set `name`, or a did-you-mean error naming the known sets."""
-    names = list_prompt_sets()
-    if name not in names:
-        raise unknown_name("prompt set", name, names, _HINT)
-    return paths.child(paths.prompts_dir(), name, what="prompt set")
+    if name in _shipped_sets():
+        return paths.child(paths.prompts_dir(), name, what="prompt set")
+    if name in PROMPT_SETS:
+        return PROMPT_SETS.get(name)
+    raise unknown_name("prompt set", name, list_prompt_sets(), _HINT)
 
 
 def load_set_info(name: str) -> SetInfo:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from bench import paths
+from bench import paths, runtime
 from bench.errors import BenchError
 from bench.train import checkpoint, losses
 from bench.train.batches import BatchOrder, step_generator, validation_batches
@@ -47,7 +46,7 @@ class Trainer:
         self.corpus = data.find_corpus(cfg.corpus)
         self.run_dir = paths.checkpoint_dir(cfg.run_name())
         self.resolution = cfg.resolution or self.base.resolution
-        if os.environ.get("HF_HUB_OFFLINE") == "1":  # fail in a second, before any data is read
+        if runtime.hub_offline():  # fail in a second, before any data is read
             from bench.models import weights
 
             weights.require_offline(self.base.model_id, f"base '{self.base.name}'")
@@ -379,7 +378,7 @@ class Trainer:
 def train(cfg: TrainConfig) -> Path:
     """Run PEA distillation for `cfg`; returns the checkpoint folder (latest good adapter at its top)."""
     trainer = Trainer(cfg)
-    if int(os.environ.get("RANK", "0")) == 0 and trainer.run_dir.is_dir():
+    if runtime.process_layout()[0] == 0 and trainer.run_dir.is_dir():
         # A kill mid-save: leftovers go and the top level comes back to the newest complete step, so the
         # "already trained" check below reads a consistent folder.
         with paths.locked(paths.checkpoint_lock(trainer.run_dir), what=f"training run {trainer.run_dir.name}"):

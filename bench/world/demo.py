@@ -158,6 +158,19 @@ def summary_lines(result: dict) -> list[str]:
     return lines
 
 
+def world_run_ids(world: dict) -> list[str]:
+    """Every run id the world benchmark evaluated."""
+    return [r["run"] for systems in world["results"].values() for per_lang in systems.values()
+            for r in per_lang.values()]
+
+
+def demo_stage(quick: bool = False) -> dict:
+    """The world benchmark as `make demo` runs it (DEMOS entry "world"); quick: one language, fewer steps."""
+    config = WorldDemoConfig(langs=("zh",), prompts_limit=24, culture=False, steps=10) if quick else WorldDemoConfig()
+    result = run_world_benchmark(config)
+    return {"lines": summary_lines(result), "runs": world_run_ids(result)}
+
+
 def main() -> None:
     """python -m bench.world.demo: run the world benchmark with defaults and log its summary."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

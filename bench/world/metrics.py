@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from bench.metrics import Metric, MetricResult, bootstrap_ci, mean, register_metric
+from bench.metrics import Metric, MetricResult, bootstrap_ci, mean
 
 ANALYSER_VERSION = 1  # bump when the analyser's reading changes
 
 
-@register_metric
 class WorldAccuracy(Metric):
     """Share of stated attributes (object, colour, size, position) the analyser reads back, per image averaged."""
 
@@ -46,6 +45,9 @@ class WorldAccuracy(Metric):
         per_attribute = accuracy.summarise(hits)
         return MetricResult(value=mean(values), n=len(rows), ci=bootstrap_ci(values, groups), rows=rows,
                             extra={"per_attribute": per_attribute, "chance": accuracy.chance()})
+
+
+WORLD_ACCURACY = WorldAccuracy()  # registered by bench.world.plugins
 
 
 def _open(path):

@@ -1,16 +1,12 @@
-"""The toy world's entries in the toolkit's registries: corpus source, translator, student, systems, judge.
+"""The toy world as a plug-in: its base, student, judge, extractor, systems, corpus source, translator,
+metric, zoo components and demo stage, registered like any outside package's (entry point in pyproject.toml).
 
-Each owner module calls the matching function here once at import (a one-line hook), so `bench build-corpus
---source world:4000`, `--translator world`, `bench train --encoder world`, `bench generate --model world-en`
-and `bench evaluate --judge world-clip --extractor world-clip` work like any other name.
+register() only records names and light specs; models, numpy and the drawing code load on first use.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
-
-from bench.world import captions, draw
 
 BASE = "world"
 TEACHER_ID = "zoo:world-teacher"
@@ -19,20 +15,56 @@ JUDGE = "world-clip"
 TRANSLATOR = "world"
 PEA_PREFIX = "world-"
 DEFAULT_ROWS = 4000
+RESOLUTION = 32  # draw.SIZE
+CONTEXT_DIM = 64  # teacher.CONTEXT_DIM
+_HERE = "bench.world.plugins"
+
+
+def register() -> None:
+    """Add every toy-world entry to the toolkit's registries."""
+    from bench.corpus.translators import TRANSLATORS
+    from bench.demo import DEMOS
+    from bench.features import Extractor, register_extractor, zoo_fingerprint
+    from bench.judges import register_judge
+    from bench.metrics import METRICS
+    from bench.models.bases import BASES
+    from bench.models.encoders import register_student
+    from bench.models.zoo import COMPONENTS, Component
+    from bench.registry import register_later
+    from bench.world import zoo
+
+    for name, version, build in (("world-teacher", 2, zoo.build_world_teacher),
+                                 ("world-student", 1, zoo.build_world_student),
+                                 ("world-clip", 1, zoo.build_world_clip)):
+        COMPONENTS.register(name, Component(name, version, build))
+    BASES.register(BASE, base_model())
+    register_student(student_spec())
+    register_judge(judge_spec())
+    register_extractor(Extractor(JUDGE, "tiny", _load_features, fingerprint=zoo_fingerprint("world-clip")))
+    register_systems()
+    register_later("sources", "world", f"{_HERE}:open_world_source")  # bench.corpus.sources imports polars
+    TRANSLATORS.register_lazy(TRANSLATOR, f"{_HERE}:world_translator")
+    METRICS.register_lazy("world-accuracy", "bench.world.metrics:WORLD_ACCURACY")
+    DEMOS.register_lazy("world", "bench.world.demo:demo_stage")
+
+
+def _load_features(mode: str, device: str = "cpu"):
+    from bench.world.features import load_world_features
+
+    return load_world_features(mode, device)
 
 
 def base_model():
     """The world teacher as a base model: an SD1.5-family pipeline, 32 px, 64-d context, tiny tier."""
     from bench.models.bases import BaseModel
-    from bench.world.teacher import CONTEXT_DIM
 
-    return BaseModel(BASE, TEACHER_ID, "sd15", "tiny", draw.SIZE, CONTEXT_DIM)
+    return BaseModel(BASE, TEACHER_ID, "sd15", "tiny", RESOLUTION, CONTEXT_DIM)
 
 
 def student_spec():
     """The frozen random multilingual student (XLM-R-like, 64-d, sentencepiece over world captions)."""
     from bench.models.encoders import StudentSpec
-    from bench.models.zoo.world import STUDENT_MAX_LENGTH, STUDENT_WIDTH
+    from bench.world.zoo import STUDENT_MAX_LENGTH, STUDENT_WIDTH
 
     return StudentSpec(STUDENT, "zoo:world-student", "auto", STUDENT_WIDTH, hidden_dim=128,
                        max_length=STUDENT_MAX_LENGTH, tier="tiny")
@@ -58,7 +90,10 @@ def register_systems() -> list[str]:
 
 def world_rows(n: int, lang: str, seed: int = 0) -> list[dict]:
     """N corpus rows: id, English caption, native caption (exact), image path; templates drawn per row."""
+    import random
+
     from bench import paths
+    from bench.world import captions, draw
 
     folder = paths.cache_dir("world-images")
     folder.mkdir(parents=True, exist_ok=True)
@@ -76,7 +111,7 @@ def world_rows(n: int, lang: str, seed: int = 0) -> list[dict]:
     return rows
 
 
-def _scene_key(scene: draw.Scene) -> str:
+def _scene_key(scene) -> str:
     parts = [scene.kind, scene.colour or "fixed", scene.size, scene.position.replace(" ", "-"),
              f"{scene.dx:+d}{scene.dy:+d}"]
     return "_".join(parts)
@@ -88,6 +123,7 @@ def open_world_source(location: str, lang: str):
 
     from bench.corpus.sources import Source
     from bench.errors import BenchError
+    from bench.world import captions
 
     if lang not in captions.LANGS:
         raise BenchError(f"the toy world has no '{lang}' captions (it has: {', '.join(captions.LANGS)})")
@@ -113,6 +149,7 @@ def open_world_source(location: str, lang: str):
 def world_translator(src, tgt, device=None, model=None, **settings):
     """The exact world translator between any two of en, zh, ko, ja, ru, it."""
     from bench.corpus.translators import Translator
+    from bench.world import captions
 
     class WorldTranslator(Translator):
         name = TRANSLATOR

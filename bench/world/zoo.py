@@ -1,16 +1,13 @@
-"""The toy world's models as zoo components: the trained English teacher (shipped weights) and a frozen student."""
+"""The toy world's models as zoo components (registered by bench.world.plugins): teacher, student, CLIP."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from bench.models.zoo import component
-
 STUDENT_WIDTH = 64
 STUDENT_MAX_LENGTH = 32
 
 
-@component("world-teacher", version=2)
 def build_world_teacher(folder: Path) -> None:
     """The shipped StableDiffusionPipeline folder (stored in float16), written back as float32 for the CPU."""
     import torch
@@ -26,7 +23,6 @@ def build_world_teacher(folder: Path) -> None:
     pipe.save_pretrained(folder, safe_serialization=True)
 
 
-@component("world-student", version=1)
 def build_world_student(folder: Path) -> None:
     """A frozen random XLM-R-like encoder whose sentencepiece tokenizer was trained on world captions in 6 languages."""
     import torch
@@ -53,7 +49,6 @@ def build_world_student(folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
-@component("world-clip", version=1)
 def build_world_clip(folder: Path) -> None:
     """The shipped world CLIP (a transformers CLIPModel folder with tokenizer and image processor)."""
     import shutil

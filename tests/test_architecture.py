@@ -1,0 +1,117 @@
+"""Structure rules read from the source with ast: the toy world is a plug-in that nothing else imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(BENCH.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def bench_modules() -> dict[str, Path]:
+    return {module_name(p): p for p in sorted(BENCH.rglob("*.py"))}
+
+
+_MODULES = set(bench_modules())
+
+
+def imports(path: Path) -> set[str]:
+    """Every module `path` imports, at the top or inside functions (relative imports resolved)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            # `from pkg import mod` imports the module pkg.mod; `from mod import name` imports mod.
+            # (A parent package's __init__ also runs, but it is not counted: every module would import `bench`.)
+            out.update(f"{base}.{alias.name}" if f"{base}.{alias.name}" in _MODULES else base
+                       for alias in node.names)
+    return out
+
+
+
+
+def test_imports_sees_function_level_and_from_imports(tmp_path):
+    probe = BENCH / "world" / "plugins.py"
+    found = imports(probe)
+    assert "bench.models.pipelines" in found  # imported inside register_systems()
+    assert "bench.world.zoo" in found  # `from bench.world import zoo` inside register()
+
+
+def test_nothing_outside_bench_world_imports_it():
+    offenders = sorted(
+        f"{name} imports {target}"
+        for name, path in bench_modules().items() if not name.startswith("bench.world")
+        for target in imports(path) if target == "bench.world" or target.startswith("bench.world.")
+    )
+    assert offenders == []
+
+
+def import_graph() -> dict[str, set[str]]:
+    """bench module -> the bench modules it imports (a `from pkg import mod` counts as importing mod)."""
+    modules = bench_modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        targets = set()
+        for target in imports(path):
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target.startswith("bench") and target != name:
+                targets.add(target)
+        graph[name] = targets
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                item = stack.pop()
+                on_stack.discard(item)
+                component.append(item)
+                if item == node:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return out
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles_among_bench_modules():
+    assert cycles(import_graph()) == []
