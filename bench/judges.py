@@ -387,5 +387,3 @@ def judge_check(cfg: JudgeCheckConfig) -> dict:
         "context_length": judge.context_length,
         "prefer": preferred_judge(cfg.lang, cfg.tier),
     }
-
-# The toy world's CLIP, trained on drawn scenes with captions in six languages (bench/world/judge.py).

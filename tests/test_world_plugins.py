@@ -84,3 +84,15 @@ def test_world_plugin_constants_match_the_world_and_its_demo_is_registered():
 
     assert (plugins.RESOLUTION, plugins.CONTEXT_DIM) == (draw.SIZE, teacher.CONTEXT_DIM)
     assert DEMOS.names() == ["world"] and DEMOS.get("world") is demo_stage
+
+
+def test_world_reader_is_the_crowd_oracle_and_counts_shown_attributes():
+    from bench.human.crowd import ORACLES
+
+    reader = ORACLES.get("world")
+    scene = draw.Scene("triangle", "bottom right", "purple", "large")
+    image = draw.draw_pil(scene).convert("RGB")
+    assert reader.parse(captions.english(scene)) == scene and reader.parse("a photo of a cat") is None
+    assert reader.hits(reader.read(image), scene) == len(scene.attributes()) == 4
+    other = draw.Scene("circle", "top left", "purple", "large")  # same colour and size only
+    assert reader.hits(reader.read(draw.draw_pil(other).convert("RGB")), scene) == 2

@@ -1,17 +1,24 @@
-"""A simulated crowd for the toy world: the exact analyser votes as a noisy annotator.
+"""A simulated crowd: an exact image reader (the toy world's analyser) votes as a noisy annotator.
 
 It prefers the image that shows more of the prompt's attributes (equal counts: a tie, or both bad when neither
 shows any) and flips a set share of its preferences (left <-> right; a tie has no side to flip). It goes through
 the same task, vote and check code as people, so the rankings it yields test the whole chain.
+
+The reader is a plug-in's entry in ORACLES (the toy world registers "world"): an object with
+parse(text_en) -> scene or None, read(PIL image) -> reading, and hits(reading, scene) -> attributes shown.
 """
 
 from __future__ import annotations
 
 import random
 import sqlite3
+from typing import Any
 
 from bench.errors import BenchError
 from bench.human import studies, tasks
+from bench.registry import Registry
+
+ORACLES: Registry[Any] = Registry("crowd oracle", hint="the toy world's is 'world'")
 
 
 def _answer(shown: tuple[int, int], flip: float, rng: random.Random) -> str:
@@ -23,29 +30,29 @@ def _answer(shown: tuple[int, int], flip: float, rng: random.Random) -> str:
 
 
 def simulate(conn: sqlite3.Connection, study_id: str, annotators: int = 20, votes: int = 30, flip: float = 0.1,
-             seed: int = 0) -> dict[str, int]:
+             seed: int = 0, oracle: str = "world") -> dict[str, int]:
     """Invite `annotators` simulated people (half native speakers) and let each cast up to `votes` votes."""
     from PIL import Image
 
-    from bench.world import analyser, captions
+    reader = ORACLES.get(oracle)
 
     if not 0 <= flip <= 1:
         raise BenchError("--flip must be in [0, 1]")
     study = studies.get_study(conn, study_id)
     scenes = {}
     for row in conn.execute("SELECT prompt_id, text_en FROM prompts WHERE study_id = ?", (study_id,)):
-        scene = captions.parse(row["text_en"], "en")
+        scene = reader.parse(row["text_en"])
         if scene is None:
             raise BenchError(f"study {study_id} is not a toy-world study (prompt {row['prompt_id']} is not a "
                              "world caption); the simulated crowd reads world images only")
         scenes[row["prompt_id"]] = scene
-    readings: dict[int, analyser.Reading] = {}
+    readings: dict[int, Any] = {}
 
     def hits(image_id: int, prompt_id: str) -> int:
         if image_id not in readings:
             with Image.open(studies.image_path(conn, image_id, study_id)) as img:
-                readings[image_id] = analyser.analyse(img.convert("RGB"))
-        return sum(analyser.score(readings[image_id], scenes[prompt_id]).values())
+                readings[image_id] = reader.read(img.convert("RGB"))
+        return reader.hits(readings[image_id], scenes[prompt_id])
 
     rng = random.Random(seed)
     people = []

@@ -1,5 +1,6 @@
 """The toy world as a plug-in: its base, student, judge, extractor, systems, corpus source, translator,
-metric, zoo components and demo stage, registered like any outside package's (entry point in pyproject.toml).
+metric, zoo components, demo stage and crowd reader, registered like any outside package's (entry point in
+pyproject.toml).
 
 register() only records names and light specs; models, numpy and the drawing code load on first use.
 """
@@ -46,6 +47,7 @@ def register() -> None:
     TRANSLATORS.register_lazy(TRANSLATOR, f"{_HERE}:world_translator")
     METRICS.register_lazy("world-accuracy", "bench.world.metrics:WORLD_ACCURACY")
     DEMOS.register_lazy("world", "bench.world.demo:demo_stage")
+    register_later("crowd oracle", "world", "bench.world.crowd:READER")  # bench.human is optional
 
 
 def _load_features(mode: str, device: str = "cpu"):
