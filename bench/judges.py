@@ -109,6 +109,26 @@ def default_english_judge(tier: str) -> str:
     return tier_default(tier, "judge_en") or ""
 
 
+def reference_pixels(images, image_processor):
+    """pixel_values as the CMMD reference prepares them: centre square crop, PIL bicubic resize to the model's
+    input size, /255 in float32, then only CLIP's mean/std normalisation (no second resize or crop)."""
+    import numpy as np
+    from PIL import Image
+
+    crop = getattr(image_processor, "crop_size", None) or {}
+    size = int(crop.get("height") or crop.get("shortest_edge") or image_processor.size["shortest_edge"])
+    arrays = []
+    for im in images:
+        w, h = im.size
+        side = min(w, h)
+        left, top = (w - side) // 2, (h - side) // 2
+        square = im.crop((left, top, left + side, top + side)).resize((size, size), resample=Image.BICUBIC)
+        arrays.append(np.asarray(square.convert("RGB")).astype(np.float32) / 255.0)
+    out = image_processor(images=arrays, do_resize=False, do_center_crop=False, do_rescale=False,
+                          do_normalize=True, return_tensors="pt")
+    return out["pixel_values"]
+
+
 class Judge:
     """A loaded CLIP-like judge: L2-normalised image and text embeddings, with truncation counted."""
 
@@ -147,8 +167,6 @@ class Judge:
         for start in range(0, len(images), self.batch_size):
             chunk = list(images[start:start + self.batch_size])
             if self.spec.preprocess == "cmmd":
-                from bench.metrics.cmmd import reference_pixels
-
                 batch = {"pixel_values": reference_pixels(chunk, self.image_processor)}
             else:
                 batch = self.image_processor(images=chunk, return_tensors="pt")

@@ -72,7 +72,7 @@ def _is_oracle(entry) -> bool:
 
 
 def _fmt(value: float | None) -> str:
-    from bench.report import _fmt as fmt
+    from bench.report_rows import fmt
 
     return fmt(value, like=max(abs(value), 0.01) if value is not None else None)
 
@@ -94,7 +94,7 @@ def _adjust(results: list[dict]) -> None:
 
 def oracle_gaps(entries: list, metric: str) -> dict[tuple[str, str], dict]:
     """(strategy, language) -> paired difference system - oracle on `metric`, Holm-adjusted across the table."""
-    from bench.report import _system_family
+    from bench.report_rows import system_family
 
     oracles = [e for e in entries if _is_oracle(e) and metric in (e.summary.get("scores") or {})]
     cells: dict[tuple[str, str], dict] = {}
@@ -106,7 +106,7 @@ def oracle_gaps(entries: list, metric: str) -> dict[tuple[str, str], dict]:
         if oracle is None:
             continue
         result = paired_difference(mine, _per_image(oracle.summary, metric), strict=False)
-        cells[(_system_family(e), e.lang)] = result | {"oracle": oracle.system}
+        cells[(system_family(e), e.lang)] = result | {"oracle": oracle.system}
     _adjust(list(cells.values()))
     return cells
 
@@ -114,7 +114,7 @@ def oracle_gaps(entries: list, metric: str) -> dict[tuple[str, str], dict]:
 def strategy_gaps(entries: list, metric: str) -> dict[tuple[str, str, str], dict]:
     """(strategy A, strategy B, language) -> paired difference A - B, Holm-adjusted across the table."""
     from bench.errors import BenchError
-    from bench.report import _system_family
+    from bench.report_rows import system_family
 
     by_lang: dict[str, list] = defaultdict(list)
     for e in entries:
@@ -128,7 +128,7 @@ def strategy_gaps(entries: list, metric: str) -> dict[tuple[str, str, str], dict
                                            strict=False)
             except BenchError:  # different seeds or no shared prompts: not a paired comparison
                 continue
-            cells[(_system_family(x), _system_family(y), lang)] = result
+            cells[(system_family(x), system_family(y), lang)] = result
     _adjust(list(cells.values()))
     return cells
 
@@ -138,12 +138,12 @@ KIND_ORDER = {"pea": 0, "translate": 1, "asis": 3}  # other kinds (native multil
 
 def _order(entry) -> tuple[int, str]:
     """PEA, translate, native models, as-is: rows read 'PEA - translate', 'PEA - as-is', 'translate - as-is'."""
-    from bench.report import _system_family
+    from bench.report_rows import system_family
 
     kind = system_info(entry.summary.get("spec") or {}).get("kind") or ""
-    if not kind and "pea" in _system_family(entry):
+    if not kind and "pea" in system_family(entry):
         kind = "pea"
-    return (KIND_ORDER.get(kind, 2), _system_family(entry))
+    return (KIND_ORDER.get(kind, 2), system_family(entry))
 
 
 def _n_label(results: list[dict]) -> str:
@@ -217,9 +217,9 @@ def other_gaps(entries: list) -> list[str]:
 
 def category_tables(entries: list) -> list[str]:
     """Culture accuracy and CLIP score per category: rows system (language), columns categories."""
-    from bench.report import _cell, _row_labels
+    from bench.report_rows import cell, row_labels
 
-    labels = _row_labels(entries)
+    labels = row_labels(entries)
     out: list[str] = []
     for metric in CATEGORY_METRICS:
         rows = [(f"{labels[e.file]} ({e.lang})", e.summary["metrics"][metric]["per_category"])
@@ -231,7 +231,7 @@ def category_tables(entries: list) -> list[str]:
         out += [f"#### {_display(entries, metric)} per category", "",
                 "| system (lang) | " + " | ".join(cats) + " |", "|---|" + "---|" * len(cats)]
         for label, per in rows:
-            out.append(f"| {label} | " + " | ".join(_cell(per[c] | {"n_prompts": per[c].get("prompts")})
+            out.append(f"| {label} | " + " | ".join(cell(per[c] | {"n_prompts": per[c].get("prompts")})
                                                    if c in per else "" for c in cats) + " |")
         out.append("")
     return out
@@ -387,7 +387,7 @@ def demo_lines(run_ids: list[str]) -> list[str]:
     """What the demo prints: per prompt set, gaps to the oracle and PEA against the others on the main
     metric (mean [95% CI], Holm-adjusted p), and each system's consistency with the oracle."""
     from bench import paths
-    from bench.report import Entry
+    from bench.report_rows import Entry
 
     entries = []
     for run_id in run_ids:
@@ -417,13 +417,13 @@ def _between_languages(group: list) -> list[str]:
     """Image consistency between two languages of one strategy (same prompt ids and seeds), when computable."""
     from bench import paths
     from bench.errors import BenchError
-    from bench.report import _system_family
+    from bench.report_rows import system_family
     from bench.stats.consistency import run_consistency
 
     families: dict[str, list] = defaultdict(list)
     for e in group:
         if not _is_oracle(e):
-            families[_system_family(e)].append(e)
+            families[system_family(e)].append(e)
     cells = []
     for family, members in sorted(families.items()):
         members = sorted(members, key=lambda e: e.lang)

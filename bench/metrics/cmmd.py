@@ -11,6 +11,7 @@ last full batch of 32, this uses every image.
 
 from __future__ import annotations
 
+from bench.judges import reference_pixels  # noqa: F401  (the reference preprocessing; judges apply it)
 from bench.metrics import Metric, MetricResult, register_metric
 
 SIGMA = 10.0
@@ -31,26 +32,6 @@ def cmmd_value(x, y, sigma: float = SIGMA, scale: float = SCALE) -> float:
         return float(np.exp(-gamma * sq).mean())
 
     return scale * (kernel_mean(x, x) + kernel_mean(y, y) - 2.0 * kernel_mean(x, y))
-
-
-def reference_pixels(images, image_processor):
-    """pixel_values as the CMMD reference prepares them: centre square crop, PIL bicubic resize to the model's
-    input size, /255 in float32, then only CLIP's mean/std normalisation (no second resize or crop)."""
-    import numpy as np
-    from PIL import Image
-
-    crop = getattr(image_processor, "crop_size", None) or {}
-    size = int(crop.get("height") or crop.get("shortest_edge") or image_processor.size["shortest_edge"])
-    arrays = []
-    for im in images:
-        w, h = im.size
-        side = min(w, h)
-        left, top = (w - side) // 2, (h - side) // 2
-        square = im.crop((left, top, left + side, top + side)).resize((size, size), resample=Image.BICUBIC)
-        arrays.append(np.asarray(square.convert("RGB")).astype(np.float32) / 255.0)
-    out = image_processor(images=arrays, do_resize=False, do_center_crop=False, do_rescale=False,
-                          do_normalize=True, return_tensors="pt")
-    return out["pixel_values"]
 
 
 @register_metric

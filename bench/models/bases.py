@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from bench import paths
+from bench.errors import BenchError
 from bench.registry import Registry
 
 
@@ -36,8 +39,37 @@ BASES.register("tiny-sd15", BaseModel("tiny-sd15", "zoo:tiny-sd15", "sd15", "tin
 def get_base(name: str) -> BaseModel:
     """Look a base model up by name, or by `zoo:<name>`, hub id or local pipeline folder (bench.models.resolve)."""
     if name not in BASES:
-        from bench.models.resolve import base_from_argument, looks_like_model
+        from bench.models.resolve import looks_like_model
 
         if looks_like_model(name):
             return base_from_argument(name)
     return BASES.get(name)
+
+
+def base_from_argument(value: str):
+    """A BaseModel for `zoo:<name>`, a hub id or a local diffusers pipeline folder (family from model_index.json)."""
+    from bench.models import resolve
+
+    for _, base in BASES.items():  # a registered base's own model id is that base
+        if base.model_id == value or (Path(value).exists() and Path(base.model_id).exists()
+                                      and Path(value).resolve() == Path(base.model_id).resolve()):
+            return base
+    folder = resolve.local_folder(value, "model_index.json")
+    if folder is None or not (folder / "model_index.json").is_file():
+        raise resolve.not_found("base model", value, "model_index.json")
+    index = paths.read_json(folder / "model_index.json")
+    family = resolve.PIPELINE_FAMILIES.get(index.get("_class_name", ""))
+    if family is None:
+        raise BenchError(f"{value}: model_index.json names {index.get('_class_name')!r}; a base must be one of "
+                         f"{', '.join(resolve.PIPELINE_FAMILIES)}")
+    unet = paths.read_json(folder / "unet" / "config.json")
+    vae = paths.read_json(folder / "vae" / "config.json")
+    scale = 2 ** (len(vae.get("block_out_channels", [0, 0, 0, 0])) - 1)
+    sample = unet.get("sample_size", 64)
+    resolution = (sample[0] if isinstance(sample, list) else sample) * scale
+    pooled = None
+    if family == "sdxl":
+        pooled = paths.read_json(folder / "text_encoder_2" / "config.json").get("projection_dim")
+    name = str(Path(value).resolve()) if Path(value).exists() else value
+    return BASES.register(name, BaseModel(name, name, family, resolve.tier_of(value), int(resolution),
+                                          int(unet["cross_attention_dim"]), pooled))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from bench import paths
 from bench.errors import BenchError, NotAvailableOffline
 from bench.registry import Registry
 
@@ -93,7 +95,7 @@ def register_student(spec: StudentSpec) -> StudentSpec:
 def get_student_spec(name: str) -> StudentSpec:
     """Look a student encoder up by name (plug-ins included); a model id (zoo:, hub, folder) builds one."""
     if name not in STUDENT_ENCODERS:
-        from bench.models.resolve import looks_like_model, student_from_argument
+        from bench.models.resolve import looks_like_model
 
         if looks_like_model(name):  # zoo:<name>, a hub id or a local transformers folder
             return student_from_argument(name)
@@ -103,6 +105,32 @@ def get_student_spec(name: str) -> StudentSpec:
 def student_names() -> list[str]:
     """Every registered student encoder, plug-ins included."""
     return STUDENT_ENCODERS.names()
+
+
+def student_from_argument(value: str):
+    """A StudentSpec for `zoo:<name>`, a hub id or a local transformers folder (family and width from config.json)."""
+    from bench.models import resolve
+
+    for _, spec in STUDENT_ENCODERS.items():
+        if spec.model_id == value:
+            return spec
+    folder = resolve.local_folder(value, "config.json")
+    if folder is None or not (folder / "config.json").is_file():
+        raise resolve.not_found("student encoder", value, "config.json")
+    config = paths.read_json(folder / "config.json")
+    family = resolve.ENCODER_FAMILIES.get(config.get("model_type", ""), "auto")
+    text = config.get("text_config") or {}
+    if family == "altclip":
+        width = text.get("project_dim") or text.get("hidden_size")
+    elif family == "mt5":
+        width = config.get("d_model")
+    else:
+        width = text.get("hidden_size") or config.get("hidden_size") or config.get("d_model")
+    if not width:
+        raise BenchError(f"{value}: cannot tell the encoder's state width from config.json")
+    name = str(Path(value).resolve()) if Path(value).exists() else value
+    return register_student(StudentSpec(name, name, family, int(width), hidden_dim=1024 if family == "chinese-clip"
+                                        else 2048, tier=resolve.tier_of(value)))
 
 
 def load_student_encoder(name: str) -> StudentEncoder:

@@ -21,7 +21,7 @@ from typing import Any
 from bench import paths
 from bench.errors import BenchError, NotAvailableOffline
 from bench.models import weights
-from bench.models.bases import get_base
+from bench.models.bases import base_from_argument, get_base
 from bench.registry import Registry
 from bench.runtime import default_device, resolve_dtype
 
@@ -197,7 +197,7 @@ CHECKPOINT_PREFIX = "pea:"  # `--model pea:<checkpoint>`: any `bench train` chec
 def get_system(name: str) -> SystemSpec:
     """Look a system up by name, with did-you-mean; 'pea:<checkpoint>' builds one from a training checkpoint."""
     if name not in SYSTEMS:
-        from bench.models.resolve import looks_like_model, system_from_argument
+        from bench.models.resolve import looks_like_model
 
         if name.startswith(CHECKPOINT_PREFIX) or looks_like_model(name):
             return system_from_argument(name)  # pea:<name or folder>, a checkpoint or pipeline folder, a hub id
@@ -229,6 +229,39 @@ def checkpoint_system(checkpoint: str) -> SystemSpec:
     return SystemSpec(f"{CHECKPOINT_PREFIX}{checkpoint}", "pea", base.tier, base=base.name,
                       languages=(config["lang"],), checkpoint=checkpoint,
                       description=f"{base.name} + PEA checkpoint {checkpoint}")
+
+
+def system_from_argument(value: str):
+    """A SystemSpec for a checkpoint folder (or pea:<path>), a diffusers pipeline folder or a cached hub id."""
+    from bench.models import resolve
+
+    raw = value[len(CHECKPOINT_PREFIX):] if value.startswith(CHECKPOINT_PREFIX) else value
+    if Path(raw).is_dir() and resolve.is_checkpoint(Path(raw)):
+        return checkpoint_folder_system(Path(raw))
+    if value.startswith(CHECKPOINT_PREFIX):
+        return checkpoint_system(raw)
+    folder = resolve.local_folder(value, "model_index.json")
+    if folder is None or not (folder / "model_index.json").is_file():
+        raise resolve.not_found("model", value, "model_index.json (or a bench train checkpoint)")
+    index = paths.read_json(folder / "model_index.json")
+    base = None
+    if index.get("_class_name") in resolve.PIPELINE_FAMILIES:
+        base = base_from_argument(value)
+    resolution = base.resolution if base else 512
+    name = str(Path(value).resolve()) if Path(value).exists() else value
+    return SystemSpec(name, "public", resolve.tier_of(value), model_id=name, pipeline=index["_class_name"],
+                      resolution=resolution, description=f"pipeline {index['_class_name']} from {resolve.slug(value)}")
+
+
+def checkpoint_folder_system(folder: Path):
+    """A pea system for a checkpoint folder anywhere (its config.json names base and language)."""
+    folder = folder.resolve()
+    config = paths.read_json(folder / "config.json")
+    if not config.get("lang") or not config.get("base"):
+        raise BenchError(f"{folder / 'config.json'} does not name its base and lang")
+    base = get_base(config["base"])
+    return SystemSpec(f"{CHECKPOINT_PREFIX}{folder}", "pea", base.tier, base=base.name, languages=(config["lang"],),
+                      checkpoint=str(folder), description=f"{base.name} + PEA checkpoint {folder.name}")
 
 
 def check_language(spec: SystemSpec, lang: str) -> None:
