@@ -92,10 +92,12 @@ def field_types(cls: type) -> dict[str, Any]:
 def check_settings(config: Any) -> None:
     """Raise a one-line BenchError for any field outside its type or range (NaN and infinity included)."""
     types = field_types(type(config))
+    optional = {name for name, hint in typing.get_type_hints(type(config)).items()
+                if type(None) in typing.get_args(hint)}
     for f in dataclasses.fields(config):
         value, meta, kind = getattr(config, f.name), setting_meta(f), types.get(f.name)
         if value is None:
-            if f.default is not None and f.default is not dataclasses.MISSING:
+            if f.name not in optional:
                 raise BenchError(f"{flag_name(f)} needs a value")
             continue
         what = f"{flag_name(f)} must be"

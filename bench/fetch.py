@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import paths
+from bench.config import check_settings, setting
 from bench.errors import BenchError
 from bench.train.data import FETCHED, IMAGES_DIR, find_corpus, shard_files
 
@@ -25,12 +26,15 @@ class FetchConfig:
     """How to download a corpus's images (img2dataset's own names in brackets)."""
 
     corpus: str
-    processes: int = 4  # processes_count
-    threads: int = 16  # thread_count
-    image_size: int = 1024  # shorter side at most this, ratio kept, never upscaled
-    timeout: int = 10
-    retries: int = 1
-    shard_rows: int = 10000  # number_sample_per_shard
+    processes: int = setting(4, "img2dataset processes (processes_count).", min=1)
+    threads: int = setting(16, "Threads per process (thread_count).", min=1)
+    image_size: int = setting(1024, "Shorter side at most this, ratio kept, never upscaled.", min=8)
+    timeout: int = setting(10, "Seconds per request.", min=1)
+    retries: int = setting(1, "Retries per URL.", min=0)
+    shard_rows: int = setting(10000, "Images per shard (number_sample_per_shard).", min=1)
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
 
 def url_rows(folder: Path) -> list[dict]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bench.config import check_settings, setting
 from bench.errors import BenchError, NotAvailableOffline
 from bench.registry import Registry
 
@@ -304,8 +305,11 @@ class JudgeCheckConfig:
     lang: str
     judge: str | None = None  # None: the language's default judge
     pairs: str = "corpus:sample"  # corpus:<name>, set:<prompt set>, or a .jsonl of {image, text, text_en}
-    limit: int | None = 200
-    tier: str = "real"
+    limit: int | None = setting(200, "At most this many image-caption pairs.", min=2)
+    tier: str = setting("real", "Tier of the default judge.", choices=("real", "tiny"))
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
 
 def _pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str, str]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import paths
+from bench.config import check_settings, setting
 from bench.errors import BenchError, NotAvailableOffline
 from bench.judges import TIER_DEFAULTS
 
@@ -38,10 +39,14 @@ class RefstatsConfig:
     extractor: str | None = TIER_DEFAULTS["real"]["extractor"]  # FID/KID network; None skips
     mode: str = "clean"
     judge: str | None = TIER_DEFAULTS["real"]["cmmd_judge"]  # CMMD embeddings (the CMMD reference's model); None skips
-    size: int | None = None  # center-crop and resize references to this size first (match generated size)
-    limit: int | None = None
+    size: int | None = setting(None, "Center-crop and resize references to this size first (match generated "
+                               "size).", min=8)
+    limit: int | None = setting(None, "Use at most this many images.", min=1)
     image_column: str = "image"
     device: str = "auto"  # auto: cuda when available
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,14 @@ from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.config import flag_name, setting_meta
+from bench.corpus.build import CorpusConfig
+from bench.corpus.filters import FilterSettings
 from bench.errors import BenchError
 from bench.evaluate import EvalConfig
+from bench.fetch import FetchConfig
 from bench.generate.config import GenerateConfig
+from bench.judges import JudgeCheckConfig
+from bench.refstats import RefstatsConfig
 from bench.train.config import TrainConfig
 
 GEN_OWN = ("model", "prompts", "lang")
@@ -205,3 +210,16 @@ def test_tier_defaults_live_in_one_table():
     assert default_judge("tiny", "zh") == TIER_DEFAULTS["tiny"]["judge"]
     config = RefstatsConfig(name="x", images="y")
     assert (config.extractor, config.judge) == (TIER_DEFAULTS["real"]["extractor"], TIER_DEFAULTS["real"]["cmmd_judge"])
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "message"), [
+    (CorpusConfig, dict(lang="ko", sources=("sample",), shard_size=0), "--shard-size must be at least 1, got 0"),
+    (FilterSettings, dict(ratio_max=float("nan")), "--ratio-max must be a finite number"),
+    (FilterSettings, dict(ratio_min=5.0), "min < max"),
+    (FetchConfig, dict(corpus="c", threads=0), "--threads must be at least 1, got 0"),
+    (JudgeCheckConfig, dict(lang="zh", limit=1), "--limit must be at least 2, got 1"),
+    (RefstatsConfig, dict(name="n", images="i", size=-1), "--size must be at least 8, got -1"),
+])
+def test_every_stage_config_checks_its_numbers(cls, kwargs, message):
+    with pytest.raises(BenchError, match=message):
+        cls(**kwargs)

@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from bench import paths, runtime
-from bench.config import config_hash, to_jsonable
+from bench.config import check_settings, config_hash, setting, to_jsonable
 from bench.corpus.filters import (
     POST_FILTERS,
     PRE_FILTERS,
@@ -56,14 +56,17 @@ class CorpusConfig:
     translator: str = "nllb"
     translator_model: str | None = None  # hub id or local folder replacing the translator's default
     name: str | None = None
-    limit: int | None = None  # read at most this many source rows
-    shard_size: int = 50_000
-    batch_size: int = 32
+    limit: int | None = setting(None, "Read at most this many source rows.", min=0)
+    shard_size: int = setting(50_000, "Source rows per shard.", min=1)
+    batch_size: int = setting(32, "Captions per translator call.", min=1)
     device: str | None = None
     filters: FilterSettings = field(default_factory=FilterSettings)
-    sample_pairs: int = 20
-    seed: int = 0
+    sample_pairs: int = setting(20, "Pairs written to sample.md.", min=0)
+    seed: int = setting(0, "Seed of the sample.md draw.", min=0)
     images: str | None = None  # folder of separately distributed images (XM3600's captions.jsonl)
+
+    def __post_init__(self) -> None:
+        check_settings(self)
 
     def corpus_name(self) -> str:
         """The given name, or <source kinds>-<lang>-<translator>."""
@@ -192,10 +195,6 @@ def _check_native(chunk: pl.DataFrame, config: CorpusConfig) -> None:
 
 def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
     """Build (or resume) this process's shards of a corpus, and finalize it when every shard is done."""
-    if config.shard_size < 1:
-        raise BenchError(f"shard size must be positive (got {config.shard_size})")
-    if config.limit is not None and config.limit < 0:
-        raise BenchError(f"--limit must be >= 0 (got {config.limit})")
     lang = get_language(config.lang)
     if lang.code == "en":
         raise BenchError("the target language is English; pick the language to build captions in (e.g. --lang ko)")

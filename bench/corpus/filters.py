@@ -17,6 +17,8 @@ import numpy as np
 import polars as pl
 
 from bench import paths
+from bench.config import check_settings, setting
+from bench.errors import BenchError
 from bench.languages import Language
 
 PRE_FILTERS = ("other_language", "min_size", "min_similarity", "min_aesthetic", "empty", "too_long",
@@ -36,16 +38,22 @@ UNSPACED_SCRIPTS = frozenset({"Hans", "Hant", "Jpan", "Thai"})
 class FilterSettings:
     """Thresholds of every filter; recorded in the manifest."""
 
-    max_chars: int = 400  # longer source captions are dropped (CLIP reads 77 tokens)
-    ngram_max: int = 4  # word n-grams up to this length are checked (characters: twice as long)
-    ngram_repeats: int = 4  # an n-gram repeated this many times in a row marks degenerate output
-    ratio_min: float = 0.25  # bounds on (target chars / English chars) / expected ratio for the script
-    ratio_max: float = 4.0
-    language_id: bool = True
-    min_width: float | None = None  # source-score filters, applied when the source has the column
-    min_height: float | None = None
-    min_similarity: float | None = None
-    min_aesthetic: float | None = None
+    max_chars: int = setting(400, "Longer source captions are dropped (CLIP reads 77 tokens).", min=1)
+    ngram_max: int = setting(4, "Word n-grams up to this length are checked (characters: twice as long).", min=1)
+    ngram_repeats: int = setting(4, "An n-gram repeated this many times in a row marks degenerate output.", min=2)
+    ratio_min: float = setting(0.25, "Lower bound on (target chars / English chars) / the script's ratio.", min=0)
+    ratio_max: float = setting(4.0, "Upper bound on that ratio.", above=0)
+    language_id: bool = setting(True, "Drop captions whose detected language is another.")
+    # Source-score filters, applied when the source has the column.
+    min_width: float | None = setting(None, "Minimum image width.", min=0)
+    min_height: float | None = setting(None, "Minimum image height.", min=0)
+    min_similarity: float | None = setting(None, "Minimum image-text similarity.")
+    min_aesthetic: float | None = setting(None, "Minimum aesthetic score.")
+
+    def __post_init__(self) -> None:
+        check_settings(self)
+        if self.ratio_min >= self.ratio_max:
+            raise BenchError(f"the ratio bounds must satisfy min < max, got {self.ratio_min} and {self.ratio_max}")
 
 
 def normalise_key(column: str | pl.Expr) -> pl.Expr:
