@@ -71,6 +71,22 @@ def main() -> None:
     except BenchError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo(f"\ninterrupted: {resume_hint(sys.argv[1:])}", err=True)
+        sys.exit(130)
+
+
+def resume_hint(argv: list[str]) -> str:
+    """How to pick up where a killed command stopped (every long stage keeps its finished work)."""
+    command = " ".join(["bench", *argv])
+    if argv[:1] == ["train"]:
+        if "--resume" in argv:
+            return f"run `{command}` again to continue from the last saved step"
+        return f"run `{command} --resume` to continue from the last saved step (checkpoints keep every --save-every)"
+    kept = {"generate": "finished images", "evaluate": "finished images and computed features",
+            "run": "finished cells and images", "build-corpus": "finished shards", "refstats": "nothing (it restarts)",
+            "score": "the copied run and computed features"}.get(argv[0] if argv else "", "finished work")
+    return f"run `{command}` again to resume ({kept} are kept)"
 
 if __name__ == "__main__":
     main()

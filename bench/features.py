@@ -132,16 +132,27 @@ def check_images(files: Sequence[Path]) -> None:
 def extract_features(files: Sequence[Path], extractor: str, mode: str = "clean",
                      batch_size: int = BATCH_SIZE, device: str = "cpu") -> np.ndarray:
     """Features of `files` (in the given order) through clean-fid's preprocessing and `extractor`."""
+    import numpy as np
     import torch
     from cleanfid.fid import get_files_features
 
+    from bench.progress import track
+
     fn = load_extractor(extractor, mode, device)
+    names = [str(f) for f in files]
+    # Whole batches per call, so every batch (and its float rounding) is the one clean-fid would form.
+    step = batch_size * 16
+    chunks = [names[i:i + step] for i in range(0, len(names), step)]
+    out = []
     try:
-        return get_files_features([str(f) for f in files], model=fn, num_workers=0, batch_size=batch_size,
-                                  device=torch.device(device), mode=mode, verbose=False)
+        for chunk in track(chunks, f"{extractor} features", "img", total=len(names), weight=len,
+                           enabled=len(chunks) > 1):
+            out.append(get_files_features(chunk, model=fn, num_workers=0, batch_size=batch_size,
+                                          device=torch.device(device), mode=mode, verbose=False))
     except (OSError, ValueError, SyntaxError):
         check_images(files)  # names the bad file; re-raise if every file decodes
         raise
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
 def load_images(files: Sequence[Path]):
@@ -166,9 +177,13 @@ def judge_image_features(files: Sequence[Path], judge_name: str, batch_size: int
     import numpy as np
 
     from bench.judges import load_judge
+    from bench.progress import track
 
     judge = load_judge(judge_name, device)
-    out = [judge.encode_images(load_images(files[i:i + batch_size])) for i in range(0, len(files), batch_size)]
+    starts = range(0, len(files), batch_size)
+    out = [judge.encode_images(load_images(files[i:i + batch_size]))
+           for i in track(starts, f"{judge_name} image embeddings", "img", total=len(files),
+                          weight=lambda i: len(files[i:i + batch_size]), enabled=len(starts) > 1)]
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 

@@ -51,7 +51,13 @@ class CachedTranslator:
                     out[text] = row["translation"]
         todo = [t for t in dict.fromkeys(texts) if t not in out]
         if todo:
-            done = _translator(self.name, self.lang, self.tgt).translate(todo)
+            from bench.progress import track
+
+            translator, step = _translator(self.name, self.lang, self.tgt), 32
+            starts = range(0, len(todo), step)
+            done = [t for i in track(starts, f"translate {self.lang}->{self.tgt}", "prompts", total=len(todo),
+                                     weight=lambda i: len(todo[i:i + step]), enabled=len(starts) > 1)
+                    for t in translator.translate(todo[i:i + step])]
             if not (self.folder / "identity.json").exists():
                 paths.write_json(self.folder / "identity.json", self.identity)
             for text, translation in zip(todo, done, strict=True):

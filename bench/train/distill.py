@@ -303,13 +303,13 @@ class Trainer:
                 history.append({"step": 0, "val": losses["val_initial"]})
             self.adapter.train()
             last_saved = start
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+            from bench.progress import rate_bar
 
-            progress = Progress(TextColumn("train {task.fields[name]}"), BarColumn(),
-                                TextColumn("{task.completed}/{task.total} loss {task.fields[loss]:.4g}"),
-                                TimeRemainingColumn(), disable=not self.accelerator.is_main_process)
+            # A bar on a terminal, a line every BENCH_PROGRESS_SECONDS in a log file (a long run is not silent).
+            progress = rate_bar("steps", enabled=self.accelerator.is_main_process, precision=2,
+                                fields="loss {task.fields[loss]:.4g}")
             with progress:
-                task = progress.add_task("train", total=cfg.steps, completed=start, name=self.run_dir.name,
+                task = progress.add_task(f"train {self.run_dir.name}", total=cfg.steps, completed=start,
                                          loss=float("nan"))
                 for step in range(start + 1, end + 1):
                     tick = time.perf_counter()

@@ -61,7 +61,11 @@ class FrozenCache:
         cache = cls.__new__(cls)
         cache.folder, cache.rows, cache.shard_rows = folder, len(ids), shard_rows
         built = 0
-        for n, path in enumerate(cache._shards()):
+        from bench.progress import track
+
+        shards = list(enumerate(cache._shards()))
+        for n, path in track(shards, f"{kind} cache", "rows", total=len(ids), enabled=len(shards) > 1,
+                             weight=lambda item: min(len(ids), (item[0] + 1) * shard_rows) - item[0] * shard_rows):
             rows = list(range(n * shard_rows, min(len(ids), (n + 1) * shard_rows)))
             ids_hash = stable_hash([ids[i] for i in rows], length=16)
             if path.exists():
