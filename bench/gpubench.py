@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         help="Keep the random full-size folders here (reused by the next run)")
     args = parser.parse_args(argv)
     settings = default_settings(args.size, args.compile)
-    out = args.out or paths.bench_home() / "gpu-bench.json"
+    out = args.out or paths.gpu_bench_path()
     result = run(settings, out, args.work)
     gen, dist = result["generation"], result["distillation"]
     print(f"{settings.size} on {result['device_name']}: PEA/plain images/s {gen['ratio_eager']} eager"

@@ -1,4 +1,8 @@
-"""The on-disk layout, atomic writes and locks: the only module that builds artifact paths."""
+"""The on-disk layout, atomic writes and locks: the only module that builds artifact paths.
+
+Over 400 lines on purpose: every artifact path of every stage is built here and nowhere else, so the whole
+layout reads in one file.
+"""
 
 from __future__ import annotations
 
@@ -236,7 +240,7 @@ def run_image_name(prompt_id: str, sample: int) -> str:
 def run_image_prompt_ids(run: Path, sample: int = 0) -> set[str]:
     """Prompt ids that have an image of `sample` in a run folder (read back from the file names)."""
     suffix = f"_{int(sample)}.png"
-    return {p.name[:-len(suffix)] for p in (Path(run) / "images").glob(f"*{suffix}")}
+    return {p.name[:-len(suffix)] for p in run_images_dir(run).glob(f"*{suffix}")}
 
 
 def run_item_record(run: Path, prompt_id: str, sample: int) -> Path:
@@ -296,6 +300,21 @@ def shipped_sample_captions() -> Path:
 RUN_SUMMARY = "summary.json"
 
 
+def run_scores_dir(run: Path) -> Path:
+    """Per-metric score files of a run: scores/."""
+    return Path(run) / "scores"
+
+
+def run_images_dir(run: Path) -> Path:
+    """The generated images of a run: images/."""
+    return Path(run) / "images"
+
+
+def gpu_bench_path() -> Path:
+    """The default output of `make gpu-bench`: BENCH_HOME/gpu-bench.json."""
+    return bench_home() / "gpu-bench.json"
+
+
 def run_features_path(run: Path, name: str) -> Path:
     """Cached features of one extractor or judge for a run: features/<name>.npz."""
     return Path(run) / "features" / f"{safe_id(name, what='feature name')}.npz"
@@ -315,6 +334,36 @@ def refstats_path(name: str, mode: str, extractor: str, resolution: str | int) -
 def results_dir() -> Path:
     """Committed evaluation summaries, one JSON per run: reports/results/<run-id>.json."""
     return reports_dir() / "results"
+
+
+def result_path(run_id: str) -> Path:
+    """One published evaluation summary: reports/results/<run-id>.json."""
+    return results_dir() / f"{safe_id(run_id, what='run id')}.json"
+
+
+def suite_state_path(name: str) -> Path:
+    """Where a suite records its finished cells: .bench/suites/<name>.json."""
+    return bench_home() / "suites" / f"{safe_id(name, what='suite name')}.json"
+
+
+def human_dir() -> Path:
+    """reports/human/: rankings (<study>.json) and exported votes."""
+    return reports_dir() / "human"
+
+
+def human_ranking_path(study: str) -> Path:
+    """The ranking of one human study: reports/human/<study>.json."""
+    return human_dir() / f"{safe_id(study, what='study name')}.json"
+
+
+def zoo_component_dir(name: str, version: int) -> Path:
+    """The folder of one built tiny component: zoo/<name>-v<version>/."""
+    return zoo_dir() / f"{safe_id(name, what='zoo component')}-v{int(version)}"
+
+
+def zoo_component_lock(name: str) -> Path:
+    """The lock held while one tiny component is built."""
+    return zoo_dir() / f".{safe_id(name, what='zoo component')}.lock"
 
 
 def grids_dir() -> Path:

@@ -84,7 +84,7 @@ def comparability_problems(summary: dict, published: list[dict]) -> list[str]:
 
 def published_path(run_id: str) -> Path:
     """reports/results/<run-id>.json."""
-    return paths.results_dir() / f"{paths.safe_id(run_id, what='run id')}.json"
+    return paths.result_path(run_id)
 
 
 def read_published(exclude: str | None = None) -> list[dict]:

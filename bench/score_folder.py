@@ -140,7 +140,7 @@ def build_run(cfg: FolderConfig) -> Path:
         return run
     tmp = run.with_name(f".{run.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "images").mkdir(parents=True)
+    paths.run_images_dir(tmp).mkdir(parents=True)
     rows = []
     for file, prompt, sample in images:
         target = f"images/{prompt.id}_{sample}{file.suffix.lower()}"

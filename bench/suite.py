@@ -162,7 +162,7 @@ def _why_not(spec, cell: Cell, languages: tuple[str, ...]) -> str | None:
 
 def state_path(suite: Suite) -> Path:
     """Where the suite records finished cells: .bench/suites/<name>.json."""
-    return paths.bench_home() / "suites" / f"{paths.safe_id(suite.name, what='suite name')}.json"
+    return paths.suite_state_path(suite.name)
 
 
 def run_suite(suite: Suite, echo: Callable[[str], Any] = print,

@@ -118,9 +118,9 @@ def rank_study(conn: sqlite3.Connection, study_id: str, include_flagged: bool = 
 
 def human_dir() -> Path:
     """reports/human/: rankings (<study>.json) and exported votes."""
-    return paths.reports_dir() / "human"
+    return paths.human_dir()
 
 
 def write_ranking(result: dict) -> Path:
     """reports/human/<study>.json, which the leaderboard reads."""
-    return paths.write_json(human_dir() / f"{paths.safe_id(result['study'], what='study name')}.json", result)
+    return paths.write_json(paths.human_ranking_path(result["study"]), result)

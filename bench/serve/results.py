@@ -30,7 +30,7 @@ class RunView:
 
 def _stamp(folder: Path) -> tuple:
     """Changes whenever the run's metadata, summary or scores change (cache key)."""
-    files = [folder / paths.RUN_METADATA, folder / paths.RUN_SUMMARY, *sorted((folder / "scores").glob("*.parquet"))]
+    files = [folder / paths.RUN_METADATA, folder / paths.RUN_SUMMARY, *sorted(paths.run_scores_dir(folder).glob("*.parquet"))]
     return tuple((f.name, f.stat().st_mtime_ns) for f in files if f.is_file())
 
 

@@ -70,11 +70,11 @@ def ensure(name: str) -> Path:
     """Return the folder of tiny component `name`, building it first if needed (safe across processes)."""
     _load_components()
     comp = COMPONENTS.get(name)
-    folder = paths.zoo_dir() / f"{name}-v{comp.version}"
+    folder = paths.zoo_component_dir(name, comp.version)
     if (folder / ".complete").exists():
         return folder
     # Another process building the same component is waited for: its result is ours too.
-    with paths.locked(paths.zoo_dir() / f".{name}.lock", what=f"zoo component {name}", wait_s=600):
+    with paths.locked(paths.zoo_component_lock(name), what=f"zoo component {name}", wait_s=600):
         if (folder / ".complete").exists():
             return folder
         log.info("building tiny component %s in %s", name, folder)
