@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from bench.world import draw
 
+EXTRACTOR = "world-clip"
+
 
 def load_world_features(mode: str, device: str = "cpu") -> Callable:
     """fn(float batch 0..255, N x 3 x H x W) -> N x 64 pooled features of the world CLIP's vision tower."""
