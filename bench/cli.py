@@ -60,20 +60,51 @@ _attach_examples(app)
 
 
 def main() -> None:
-    """Console entry point: user errors become one line on stderr and exit code 2."""
+    """Console entry point: user errors become one line on stderr and exit code 2 (--verbose: traceback)."""
+    try:
+        from typer._click import exceptions as click  # typer >= 0.2x carries its own copy of click
+    except ImportError:  # older typer: click itself
+        from click import exceptions as click
+
     # No hub here by default: fail in seconds, not after 24 s of retries (OFFLINE.md).
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    verbose = any(arg in ("--verbose", "-v") for arg in sys.argv[1:])
     try:
-        # Standalone mode lets click print its own usage errors (exit 2); ours are BenchError.
-        app()
-    except BenchError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        # Not standalone: click's usage errors come here and are printed as one line like ours.
+        code = app(standalone_mode=False)
+    except click.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
         sys.exit(2)
-    except KeyboardInterrupt:
+    except click.UsageError as exc:
+        hint = f" (see {exc.ctx.command_path} --help)" if exc.ctx else ""
+        _fail(" ".join(exc.format_message().split()) + hint, exc, verbose)
+    except click.ClickException as exc:
+        _fail(" ".join(exc.format_message().split()), exc, verbose)
+    except BenchError as exc:
+        _fail(str(exc), exc, verbose)
+    except OSError as exc:
+        # A folder that cannot be written or read (BENCH_HOME on a file, a read-only disk, a full disk):
+        # the user's environment, named by the file the system call failed on.
+        if exc.filename is None:
+            raise
+        _fail(f"{exc.strerror or exc}: {exc.filename} (check BENCH_HOME, BENCH_*_DIR and the paths given)",
+              exc, verbose)
+    except (KeyboardInterrupt, typer.Abort):  # click turns Ctrl-C into Abort outside standalone mode
         typer.echo(f"\ninterrupted: {resume_hint(sys.argv[1:])}", err=True)
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, exc: BaseException, verbose: bool) -> None:
+    """Print `error: message` (after the traceback with --verbose) and exit 2."""
+    if verbose:
+        import traceback
+
+        traceback.print_exception(exc)
+    typer.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 def resume_hint(argv: list[str]) -> str:
@@ -87,6 +118,7 @@ def resume_hint(argv: list[str]) -> str:
             "run": "finished cells and images", "build-corpus": "finished shards", "refstats": "nothing (it restarts)",
             "score": "the copied run and computed features"}.get(argv[0] if argv else "", "finished work")
     return f"run `{command}` again to resume ({kept} are kept)"
+
 
 if __name__ == "__main__":
     main()

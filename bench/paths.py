@@ -29,13 +29,21 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 def bench_home() -> Path:
     """Root for artifacts not meant for git (runs, checkpoints, caches, zoo); BENCH_HOME or ./.bench."""
-    return Path(os.environ.get("BENCH_HOME", ".bench")).resolve()
+    return _folder_setting("BENCH_HOME", os.environ.get("BENCH_HOME", ".bench"))
+
+
+def _folder_setting(variable: str, value: str) -> Path:
+    """A folder named by a setting, refused at once when something other than a folder is there."""
+    path = Path(value).resolve()
+    if path.exists() and not path.is_dir():
+        raise BenchError(f"{variable}={value} is a file, not a folder; point {variable} at a folder")
+    return path
 
 
 def repo_dir(name: str) -> Path:
     """A top-level data folder of the project (prompts, corpora, reports); BENCH_<NAME>_DIR overrides it."""
     override = os.environ.get(f"BENCH_{name.upper()}_DIR")
-    return Path(override).resolve() if override else REPO_ROOT / name
+    return _folder_setting(f"BENCH_{name.upper()}_DIR", override) if override else REPO_ROOT / name
 
 
 def prompts_dir() -> Path:
@@ -171,6 +179,22 @@ def read_json(path: Path) -> Any:
         raise BenchError(f"{path} does not exist") from None
     except json.JSONDecodeError as exc:
         raise BenchError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+
+
+def read_jsonl(path: Path) -> list[Any]:
+    """The rows of a JSON-lines file; a broken line is a one-line BenchError naming file and line."""
+    rows = []
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BenchError(f"{path} does not exist") from None
+    for line_no, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise BenchError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from None
+    return rows
 
 
 class LockHeld(BenchError):

@@ -43,17 +43,36 @@ def default_device() -> str:
 
 
 def pick_device(device: str | None = None) -> str:
-    """The given device, else this process's GPU, else the CPU."""
-    return device or default_device()
+    """The given device (checked), else this process's GPU, else the CPU."""
+    return check_device(device) if device else default_device()
 
 
 def resolve_device(device: str) -> str:
-    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; anything else is passed to torch as given."""
-    if device != "auto":
-        return device
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; another name must exist here (one-line error)."""
+    return check_device(device)
+
+
+def check_device(device: str) -> str:
+    """'auto' -> 'cuda' when a GPU is visible, else 'cpu'; any other name must exist on this machine."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise BenchError(f"--device {device!r} is not a device name; use auto, cpu, cuda or cuda:N") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise BenchError(f"--device {device}: no CUDA GPU is visible here; use --device cpu (or auto)")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise BenchError(f"--device {device}: this machine has {torch.cuda.device_count()} GPU(s) "
+                             f"(cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise BenchError(f"--device {device}: MPS is not available here; use --device cpu (or auto)")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise BenchError(f"--device {device}: unsupported device type; use auto, cpu, cuda or cuda:N")
+    return device
 
 
 def resolve_dtype(dtype: str, device: str) -> str:

@@ -48,6 +48,10 @@ def build_corpus(
 
         require_default_source(get_language(lang).code)
         source, name = [DEFAULT_SOURCE], name or default_corpus_name(get_language(lang).code)
+    if device:
+        from bench.runtime import check_device
+
+        check_device(device)  # even when the translator would never use it
     filters = FilterSettings(max_chars=max_chars, language_id=not no_language_id, min_width=min_size,
                              min_height=min_size, min_similarity=min_similarity, min_aesthetic=min_aesthetic)
     config = CorpusConfig(lang=get_language(lang).code, sources=tuple(source), translator=translator,

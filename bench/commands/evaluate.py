@@ -70,6 +70,9 @@ def evaluate(
     publish = cfg.copy_to_reports
     gen = {f.name: field_default(f) for f in dataclasses.fields(GenerateConfig)
            if f.name not in ("model", "prompts", "lang")} | (gen or {})
+    from bench.runtime import check_device
+
+    check_device(cfg.device)  # before any generation
     if cfg.metrics:
         from bench.metrics import get_metric
 
@@ -86,9 +89,7 @@ def evaluate(
         print_table(run_suite(suite, echo=typer.echo))
         return
     if run:
-        from bench import paths
-
-        folder = Path(run) if Path(run).is_dir() else paths.run_dir(run)
+        folder = _run_folder(run)
     else:
         if not (model and prompts and lang):
             raise BenchError("give --model, --prompts and --lang (or --run FOLDER)")
@@ -100,6 +101,20 @@ def evaluate(
     from bench.commands.publish import report_publication
 
     report_publication(summary, publish)
+
+
+def _run_folder(run: str) -> Path:
+    """--run as a folder (anything with a slash, or an existing folder) or a run id under BENCH_HOME/runs."""
+    from bench import paths
+
+    if Path(run).is_dir():
+        return Path(run)
+    if "/" in run or run.startswith("."):
+        raise BenchError(f"run folder {run} does not exist (give a run folder or a run id from {paths.runs_dir()})")
+    folder = paths.run_dir(run)
+    if not folder.is_dir():
+        raise BenchError(f"no run '{run}' in {paths.runs_dir()} (give a run folder or an existing run id)")
+    return folder
 
 
 def _print_summary(summary: dict, folder: Path) -> None:

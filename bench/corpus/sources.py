@@ -188,26 +188,56 @@ def _table_plan(columns: list[str], location: str, lang: str, stem: str
     return exprs, ident is None, used
 
 
-def _lazy_table(lazy: pl.LazyFrame, location: str, lang: str, stem: str) -> pl.LazyFrame:
+def _culprit(files: list[Path] | None, scan: Callable[[list[Path]], pl.LazyFrame] | None) -> str | None:
+    """The file (and for JSON lines the line) a read of several files failed on, found file by file."""
+    for file in files or []:
+        if file.suffix in (".jsonl", ".json"):
+            with open(file, encoding="utf-8", errors="replace") as handle:
+                for line_no, line in enumerate(handle, 1):
+                    if line.strip():
+                        try:
+                            json.loads(line)
+                        except json.JSONDecodeError as exc:
+                            return f"{file}:{line_no}: not valid JSON ({exc.msg})"
+        if scan is not None:
+            try:
+                scan([file]).collect()
+            except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+                return f"{file}: {str(exc).splitlines()[0][:200]}"
+    return None
+
+
+def _read_error(location: str, exc: Exception, files: list[Path] | None,
+                scan: Callable[[list[Path]], pl.LazyFrame] | None) -> BenchError:
+    """One line naming the file (and line) that could not be read."""
+    found = _culprit(files, scan)
+    if found:
+        return BenchError(f"{location}: cannot read {found}")
+    return BenchError(f"{location}: cannot read ({str(exc).splitlines()[0][:200]})")
+
+
+def _lazy_table(lazy: pl.LazyFrame, location: str, lang: str, stem: str, files: list[Path] | None = None,
+                scan: Callable[[list[Path]], pl.LazyFrame] | None = None) -> pl.LazyFrame:
     """Select and rename a lazily scanned table's columns into the standard ones."""
     try:
         columns = lazy.collect_schema().names()
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise BenchError(f"{location}: cannot read ({str(exc).splitlines()[0][:200]})") from None
+        raise _read_error(location, exc, files, scan) from None
     exprs, needs_row, _ = _table_plan(columns, location, lang, stem)
     if needs_row:
         lazy = lazy.with_row_index("_row")
     return lazy.select(exprs)
 
 
-def _stream(lazy: pl.LazyFrame, location: str) -> Callable[[int], Iterator[pl.DataFrame]]:
-    """Read a lazy frame in batches of at most n rows, turning parse errors into one line."""
+def _stream(lazy: pl.LazyFrame, location: str, files: list[Path] | None = None,
+            scan: Callable[[list[Path]], pl.LazyFrame] | None = None) -> Callable[[int], Iterator[pl.DataFrame]]:
+    """Read a lazy frame in batches of at most n rows, turning parse errors into one line naming the file."""
 
     def read(n: int) -> Iterator[pl.DataFrame]:
         try:
             yield from lazy.collect_batches(chunk_size=n)
-        except pl.exceptions.PolarsError as exc:
-            raise BenchError(f"{location}: cannot read ({str(exc).splitlines()[0][:200]})") from None
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise _read_error(location, exc, files, scan) from None
 
     return read
 
@@ -227,8 +257,8 @@ def _open_table(kind: str, location: str, lang: str, scan: Callable[[list[Path]]
     """A source over tabular files (JSONL, CSV, TSV, parquet)."""
     path = _existing(location, kind)
     files = _table_files(path, suffixes)
-    lazy = _lazy_table(scan(files), location, lang, path.stem)
-    return Source(kind, location, kind, _stream(lazy, location), files)
+    lazy = _lazy_table(scan(files), location, lang, path.stem, files, scan)
+    return Source(kind, location, kind, _stream(lazy, location, files, scan), files)
 
 
 @SOURCES.register("jsonl")
@@ -270,7 +300,7 @@ def open_sample(location: str, lang: str, english_only: bool = False) -> Source:
     path = _existing(location, "sample") if location else paths.shipped_sample_captions()
     if path.is_dir():
         path = path / "captions.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = paths.read_jsonl(path)
     if lang != "en" and not english_only and not any(lang in row for row in rows):
         have = sorted({k for row in rows for k in row} - {"id", "en", "source", "image"})
         raise BenchError(f"the sample has no '{lang}' translations (it has: {', '.join(have)})")

@@ -124,4 +124,4 @@ def read_metadata(run: Path) -> list[dict[str, Any]]:
     path = Path(run) / paths.RUN_METADATA
     if not path.exists():
         raise BenchError(f"{path} does not exist; run `bench generate` first")
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return paths.read_jsonl(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pickle
 import re
 from pathlib import Path
 
@@ -132,8 +133,17 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "global" not in str(exc).lower():  # torch names the Python object it refused to build
+            raise BenchError(f"{path}: cannot read adapter weights (not a torch file: "
+                             f"{' '.join(str(exc).split())[:120]})") from None
+        # torch's own text runs to a dozen lines; what matters: the file holds Python objects, not tensors.
+        raise BenchError(f"{path}: refused: the file holds pickled Python objects that torch.load(weights_only=True) "
+                         "will not run; use a safetensors file or a plain tensor state dict") from None
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the user's to fix
-        raise BenchError(f"{path}: cannot read adapter weights ({type(exc).__name__}: {exc})") from None
+        what = ("not a safetensors file (a pickle or a truncated file under a .safetensors name?)"
+                if path.suffix == ".safetensors" else "cannot read adapter weights")
+        raise BenchError(f"{path}: {what} ({type(exc).__name__}: {' '.join(str(exc).split())[:200]})") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

@@ -33,18 +33,20 @@ def save_adapter_weights(adapter: Any, path: Path, step: int | None = None) -> N
 
 def weights_step(path: Path) -> int | None:
     """The training step recorded in an adapter.safetensors file (None when it records none)."""
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
-    with safe_open(str(path), framework="pt") as fh:
-        step = (fh.metadata() or {}).get("step")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            step = (fh.metadata() or {}).get("step")
+    except SafetensorError as exc:
+        raise BenchError(f"{path}: not a safetensors file (a pickle or a truncated file under a .safetensors "
+                         f"name?) ({exc}); pea-bench reads adapter weights only as safetensors") from None
     return int(step) if step is not None else None
 
 
 def load_adapter(folder: Path):
     """Build the PEAAdapter a checkpoint folder describes and load its weights."""
-    from safetensors.torch import load_file
-
-    from bench.models.adapter import PEAAdapter
+    from bench.models.adapter import PEAAdapter, read_state_dict
 
     config = read_config(folder)
     step = weights_step(Path(folder) / WEIGHTS)
@@ -53,11 +55,12 @@ def load_adapter(folder: Path):
                          f"(an interrupted save); run the same bench train command with --resume to repair it")
     arch = config["adapter"]
     adapter = PEAAdapter(arch["in_dim"], arch["hidden_dim"], arch["out_dim"], arch.get("context_dim"))
-    state = load_file(str(Path(folder) / WEIGHTS))
+    state = read_state_dict(Path(folder) / WEIGHTS)
     try:
         adapter.load_state_dict(state)
     except RuntimeError as exc:
-        raise BenchError(f"{folder}: weights do not fit the adapter in config.json ({str(exc)[:200]})") from None
+        detail = " ".join(str(exc).split())  # torch lists one mismatch per line
+        raise BenchError(f"{folder}: weights do not fit the adapter in config.json ({detail[:300]})") from None
     return adapter.eval()
 
 
@@ -247,20 +250,18 @@ def restore(folder: Path, run_hash: str, adapter: Any, optimizer: Any, lr_schedu
 
 def read_log(path: Path, upto: int) -> list[dict]:
     """Log rows up to step `upto` (a resumed run rewrites what came after its checkpoint)."""
-    import json
-
     if not Path(path).exists() or upto == 0:
         return []
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = paths.read_jsonl(path)
     return [r for r in rows if r.get("step", 0) <= upto]
 
 
 def init_weights(adapter: Any, path: Path, spec: Any, base_name: str) -> Any:
     """Start from a previous checkpoint folder or a released weights file; shapes must fit the adapter."""
-    if path.is_dir():
-        from safetensors.torch import load_file
+    if path.is_dir() and (path / WEIGHTS).is_file():
+        from bench.models.adapter import read_state_dict
 
-        state = load_file(str(path / WEIGHTS))
+        state = read_state_dict(path / WEIGHTS)  # a pickle under the name is a one-line error
         own = adapter.state_dict()
         for key, value in state.items():
             if key not in own or own[key].shape != value.shape:
