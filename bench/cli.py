@@ -91,9 +91,10 @@ def main() -> None:
             raise
         _fail(f"{exc.strerror or exc}: {exc.filename} (check BENCH_HOME, BENCH_*_DIR and the paths given)",
               exc, verbose)
-    except (KeyboardInterrupt, typer.Abort):  # click turns Ctrl-C into Abort outside standalone mode
+    except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    if code == 130:  # typer turns Ctrl-C inside a command into exit code 130
         typer.echo(f"\ninterrupted: {resume_hint(sys.argv[1:])}", err=True)
-        sys.exit(130)
     sys.exit(code if isinstance(code, int) else 0)
 
 

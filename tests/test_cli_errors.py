@@ -155,3 +155,18 @@ def test_verbose_shows_the_traceback(bench_home, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and "Traceback" in err and err.strip().splitlines()[-1].startswith("error: ")
     assert os.environ.get("HF_HUB_OFFLINE") == "1"
+
+
+def test_ctrl_c_inside_a_command_says_how_to_resume(monkeypatch, capsys):
+    from bench import cli
+    from bench.languages import LANGUAGES
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LANGUAGES, "items", interrupted)  # typer turns this into exit code 130, not our except
+    monkeypatch.setattr(sys, "argv", ["bench", "languages"])
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 130
+    assert "interrupted: run `bench languages` again to resume" in capsys.readouterr().err
