@@ -96,10 +96,14 @@ def _marian_model(src: Language, tgt: Language) -> str:
     raise BenchError(f"opus-mt has no {src.code} -> {tgt.code} model in the language table; use nllb or m2m100")
 
 
-def _marian_languages(tokenizer, src: Language, tgt: Language) -> dict[str, Any]:
-    vocab = tokenizer.get_vocab()
+def _marian_prefix(vocab, tgt: Language) -> str:
+    """The target-language token a multi-target Marian model wants first ('' when it has none)."""
     prefix = next((tok for tok in MARIAN_TARGET_TOKENS.get(tgt.code, ()) if tok in vocab), None)
-    return {"_prefix": f"{prefix} " if prefix else ""}
+    return f"{prefix} " if prefix else ""
+
+
+def _marian_languages(tokenizer, src: Language, tgt: Language) -> dict[str, Any]:
+    return {"_prefix": _marian_prefix(tokenizer.get_vocab(), tgt)}
 
 
 FAMILIES = {
@@ -142,6 +146,46 @@ def _load_pretrained(model_id: str, dtype):
     return tokenizer, model, revision
 
 
+def _dtype_name(device: str) -> str:
+    return "float16" if device.startswith("cuda") else "float32"
+
+
+def _settings(family: Family, num_beams: int, max_new_tokens: int, max_input_tokens: int, device: str,
+              prefix: str) -> dict[str, Any]:
+    """The decoding settings a Seq2SeqTranslator records (and decodes with)."""
+    return {
+        "num_beams": num_beams, "do_sample": False, "max_new_tokens": max_new_tokens,
+        "max_input_tokens": max_input_tokens, "length_penalty": 1.0, "early_stopping": True,
+        "dtype": _dtype_name(device), "family": family.name, "target_prefix": prefix.strip() or None,
+    }
+
+
+def seq2seq_identity(name: str, family: Family, src: Language, tgt: Language, model_id: str | None = None,
+                     device: str | None = None, num_beams: int = 4, max_new_tokens: int = 128,
+                     max_input_tokens: int = 256, cpu_threads: int | None = None) -> dict[str, Any]:
+    """Seq2SeqTranslator(...).describe() read from the weights' files, without loading the model."""
+    import json
+
+    from bench.models import weights, zoo
+
+    model_id = model_id or family.default_model(src, tgt)
+    resolved = zoo.resolve(model_id)
+    if Path(resolved).is_dir():
+        folder, revision = Path(resolved), weights_revision(Path(resolved))
+    else:
+        snapshot = weights.hub_snapshot(model_id, probe="config.json")
+        if snapshot is None:
+            raise NotAvailableOffline(f"translator {model_id} {OFFLINE_HINT}")
+        folder, revision = snapshot, snapshot.name  # the snapshot folder is named by its commit
+    prefix = ""
+    if family.name == "marian":
+        vocab = folder / "vocab.json"
+        prefix = _marian_prefix(json.loads(vocab.read_text(encoding="utf-8")) if vocab.is_file() else {}, tgt)
+    settings = _settings(family, num_beams, max_new_tokens, max_input_tokens, pick_device(device), prefix)
+    return {"name": name, "model_id": model_id, "revision": revision, "src_lang": src.code, "tgt_lang": tgt.code,
+            "settings": settings}
+
+
 class Seq2SeqTranslator(Translator):
     """A transformers encoder-decoder translator with length-sorted batches and deterministic beam search."""
 
@@ -154,7 +198,7 @@ class Seq2SeqTranslator(Translator):
         self.name = name
         self.model_id = model_id or family.default_model(src, tgt)
         self.device = pick_device(device)
-        dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
+        dtype = getattr(torch, _dtype_name(self.device))
         self.tokenizer, self.model, self.revision = _load_pretrained(self.model_id, dtype)
         self.model.to(self.device).eval()
         self._generate_kwargs = family.set_languages(self.tokenizer, src, tgt)
@@ -164,12 +208,7 @@ class Seq2SeqTranslator(Translator):
             getattr(self.tokenizer, "lang_token_to_id", {}).values())
         self.max_input_tokens = max_input_tokens
         self.cpu_threads = cpu_threads
-        self.settings = {
-            "num_beams": num_beams, "do_sample": False, "max_new_tokens": max_new_tokens,
-            "max_input_tokens": max_input_tokens, "length_penalty": 1.0, "early_stopping": True,
-            "dtype": str(dtype).removeprefix("torch."), "family": family.name,
-            "target_prefix": self._prefix.strip() or None,
-        }
+        self.settings = _settings(family, num_beams, max_new_tokens, max_input_tokens, self.device, self._prefix)
 
     def translate(self, texts: Sequence[str], batch_size: int = 32, sort_by_length: bool = True) -> list[str]:
         """Translate in batches of similar length (less padding), returning outputs in input order."""
@@ -211,31 +250,44 @@ TranslatorFactory = Callable[..., Translator]
 TRANSLATORS: Registry[TranslatorFactory] = Registry("translator", hint="nllb, m2m100, opus-mt, tiny or none")
 
 
-@TRANSLATORS.register("nllb")
-def _nllb(src, tgt, device=None, model=None, **kw) -> Translator:
-    return Seq2SeqTranslator("nllb", FAMILIES["nllb"], src, tgt, model, device, **kw)
+class Seq2SeqFactory:
+    """A registry entry building Seq2SeqTranslators of one family; identity() describes one without loading."""
+
+    def __init__(self, name: str, family: str, model: str | None = None, **defaults: Any) -> None:
+        self.name, self.family, self.model, self.defaults = name, family, model, defaults
+
+    def __call__(self, src, tgt, device=None, model=None, **kw) -> Translator:
+        return Seq2SeqTranslator(self.name, FAMILIES[self.family], src, tgt, model or self.model, device,
+                                 **{**self.defaults, **kw})
+
+    def identity(self, src, tgt, device=None, model=None, **kw) -> dict[str, Any]:
+        return seq2seq_identity(self.name, FAMILIES[self.family], src, tgt, model or self.model, device,
+                                **{**self.defaults, **kw})
 
 
-@TRANSLATORS.register("m2m100")
-def _m2m100(src, tgt, device=None, model=None, **kw) -> Translator:
-    return Seq2SeqTranslator("m2m100", FAMILIES["m2m100"], src, tgt, model, device, **kw)
-
-
-@TRANSLATORS.register("opus-mt")
-def _opus_mt(src, tgt, device=None, model=None, **kw) -> Translator:
-    return Seq2SeqTranslator("opus-mt", FAMILIES["marian"], src, tgt, model, device, **kw)
-
-
-@TRANSLATORS.register("tiny")
-def _tiny(src, tgt, device=None, model=None, **kw) -> Translator:
-    # A random-weight M2M100 from the zoo: the real from_pretrained + generate path, meaningless output.
-    kw = {"num_beams": 2, "max_new_tokens": 24, "cpu_threads": 1, **kw}
-    return Seq2SeqTranslator("tiny", FAMILIES["m2m100"], src, tgt, model or "zoo:tiny-translator", device, **kw)
+TRANSLATORS.register("nllb", Seq2SeqFactory("nllb", "nllb"))
+TRANSLATORS.register("m2m100", Seq2SeqFactory("m2m100", "m2m100"))
+TRANSLATORS.register("opus-mt", Seq2SeqFactory("opus-mt", "marian"))
+# A random-weight M2M100 from the zoo: the real from_pretrained + generate path, meaningless output.
+TRANSLATORS.register("tiny", Seq2SeqFactory("tiny", "m2m100", "zoo:tiny-translator", num_beams=2, max_new_tokens=24,
+                                            cpu_threads=1))
 
 
 @TRANSLATORS.register("none")
 def _none(src, tgt, device=None, model=None, **kw) -> Translator:
     return NoTranslator(src, tgt)
+
+
+def translator_identity(name: str, src_lang: str, tgt_lang: str, device: str | None = None,
+                        model: str | None = None, **settings: Any) -> dict[str, Any]:
+    """load_translator(...).describe() without loading a model where the entry can say it (identity());
+    other entries (none, the toy world's, plug-ins without identity()) are cheap to build and are built."""
+    factory = TRANSLATORS.get(name)
+    src, tgt = get_language(src_lang), get_language(tgt_lang)
+    identity = getattr(factory, "identity", None)
+    if identity is not None:
+        return identity(src, tgt, device=device, model=model, **settings)
+    return factory(src, tgt, device=device, model=model, **settings).describe()
 
 
 def load_translator(name: str, src_lang: str, tgt_lang: str, device: str | None = None,

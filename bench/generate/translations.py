@@ -21,12 +21,11 @@ def _translator(name: str, src: str, tgt: str):
 
 
 def translator_identity(name: str, lang: str, tgt: str = "en") -> dict[str, Any]:
-    """What decides the translations: translator name, model id, revision, settings and the language pair."""
-    t = _translator(name, lang, tgt)
-    if hasattr(t, "describe"):
-        return to_jsonable(t.describe())
-    return {"name": name, "model_id": getattr(t, "model_id", None), "revision": getattr(t, "revision", None),
-            "settings": to_jsonable(getattr(t, "settings", None)), "src_lang": lang, "tgt_lang": tgt}
+    """What decides the translations (name, model id, revision, settings, language pair); loads no model."""
+    from bench.corpus import translators
+    from bench.runtime import default_device
+
+    return to_jsonable(translators.translator_identity(name, lang, tgt, device=default_device()))
 
 
 class CachedTranslator:
