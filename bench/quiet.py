@@ -1,10 +1,10 @@
-"""Third-party chatter off unless --verbose: loading bars, shard-writing notes, empty-dtype warnings."""
+"""Third-party chatter off unless --verbose: loading bars, "Writing model shards", diffusers' empty
+"modules that should be kept in float32: []" warnings (library loggers below ERROR)."""
 
 from __future__ import annotations
 
 import logging
 import os
-import warnings
 
 # Libraries whose INFO/WARNING lines and tqdm bars are noise in a bench run (our own progress bars stay).
 _LOGGERS = ("transformers", "diffusers", "accelerate", "huggingface_hub", "datasets", "torch.distributed")
@@ -22,8 +22,6 @@ def quiet_third_party(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     # "Writing model shards" and "Loading pipeline components" are tqdm bars the libraries gate on these.
     _disable_library_bars()
-    warnings.filterwarnings("ignore", message=r".*float32.*", category=UserWarning)
-    warnings.filterwarnings("ignore", message=r".*empty.*", category=UserWarning)
 
 
 def _disable_library_bars() -> None:

@@ -193,6 +193,19 @@ def _check_native(chunk: pl.DataFrame, config: CorpusConfig) -> None:
                          "(pick nllb, m2m100, opus-mt or tiny)")
 
 
+def _parallel_sources(sources) -> list[str]:
+    """Sources whose first rows already carry native captions (a translator is then not needed)."""
+    found = []
+    for source in sources:
+        try:
+            first = next(iter(source.batches(64)), None)
+        except (BenchError, OSError, StopIteration):
+            continue
+        if first is not None and "text" in first.columns and first["text"].is_not_null().any():
+            found.append(f"{source.kind}:{source.location}" if source.location else source.kind)
+    return found
+
+
 def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
     """Build (or resume) this process's shards of a corpus, and finalize it when every shard is done."""
     lang = get_language(config.lang)
@@ -202,8 +215,15 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
     paths.corpus_dir(name)  # validates the name before any work
     rank, world = runtime.process_layout()
     sources = open_sources(config)
-    translator = load_translator(config.translator, "en", lang.code, device=config.device,
-                                 model=config.translator_model)
+    try:
+        translator = load_translator(config.translator, "en", lang.code, device=config.device,
+                                     model=config.translator_model)
+    except BenchError as exc:
+        parallel = _parallel_sources(sources)
+        if config.translator == "none" or not parallel:
+            raise
+        raise type(exc)(f"{exc}; {', '.join(parallel)} already has {lang.code} captions: pass --translator none "
+                        "to use them as they are") from None
 
     dedup = Dedup.empty()
     built = skipped = total = 0
