@@ -132,3 +132,28 @@ def test_results_browser_pages(client):
     assert client.get("/results/prompt?set=culture&lang=zh&id=nope").status_code == 404
     assert client.get("/results/prompts?sort=bogus").status_code == 400
     assert not re.search(r'(src|href)="(https?:)?//', detail.text + board.text)  # nothing from elsewhere
+
+
+def test_where_the_metrics_disagree(bench_home):
+    import polars as pl
+
+    from bench import paths
+    from bench.serve.results import disagreement
+
+    make_study()
+    # Two metrics per image: on p000 they order the systems alike, on p001 in reverse (b is "lower is better").
+    strength = {"sys-a": 3.0, "sys-b": 2.0, "sys-c": 1.0}
+    for system, s in strength.items():
+        run = paths.run_dir(f"{system}-culture-zh-x")
+        rows_a, rows_b = [], []
+        for p, sign in (("p000", 1), ("p001", -1)):
+            for sample in (0, 1):
+                rows_a.append({"prompt_id": p, "sample": sample, "value": s})
+                rows_b.append({"prompt_id": p, "sample": sample, "value": -sign * s})
+        (run / "scores").mkdir()
+        pl.DataFrame(rows_a).write_parquet(paths.run_scores_path(run, "m-up"))
+        pl.DataFrame(rows_b).write_parquet(paths.run_scores_path(run, "m-down"))
+        paths.write_json(run / paths.RUN_SUMMARY, {"metrics": {"m-up": {"value": s, "higher_is_better": True},
+                                                               "m-down": {"value": -s, "higher_is_better": False}}})
+    scores = disagreement("culture", "zh")
+    assert scores == {"p000": pytest.approx(0.0), "p001": pytest.approx(1.0)}

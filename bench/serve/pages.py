@@ -38,7 +38,7 @@ def markdown_html(text: str) -> str:
         flush()
         if not stripped or stripped in {"<details>", "</details>"}:
             continue
-        if stripped.startswith("<summary>"):
+        if stripped.startswith(("<summary>", "<details>")):  # collapsible blocks become plain headings
             out.append(f"<h4>{inline(re.sub('<[^>]+>', '', stripped))}</h4>")
             continue
         level = len(stripped) - len(stripped.lstrip("#"))
