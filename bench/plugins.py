@@ -4,15 +4,17 @@ Found (in this order, each loaded once) through
   1. the entry-point group `pea_bench.plugins` of installed packages (the toy world is one: pyproject.toml);
   2. BENCH_PLUGINS, paths separated by os.pathsep;
   3. `bench --include PATH` (or include(PATH) from Python).
-A path is a .py file or a folder; a folder's top-level *.py files (not starting with '_') are each loaded.
+A path is a .py file or a folder. The folder (or the file's folder) goes on sys.path, so a plug-in's modules
+import each other by name and lazy entries may name them ("my_metrics:METRIC"); of a folder's top-level
+*.py files, those defining a top-level register() are imported (the others are its helpers).
 A plug-in registers with the registries' own calls (register_system, register_metric, register_judge,
 register_prompt_set, ...); lazy entries ("module:object") keep listing cheap.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
+import ast
+import importlib
 import logging
 import os
 import sys
@@ -26,7 +28,7 @@ log = logging.getLogger(__name__)
 GROUP = "pea_bench.plugins"
 ENV = "BENCH_PLUGINS"
 
-_state: dict[str, object] = {"loaded": False, "loading": False}
+_state: dict[str, object] = {"loaded": False, "loading": False, "current": None}
 _done: dict[str, ModuleType] = {}  # key (entry-point value or resolved file) -> module, in load order
 
 
@@ -51,9 +53,9 @@ def include(path: str | os.PathLike[str]) -> list[str]:
     load()
     target = Path(path).expanduser()
     if target.is_dir():
-        files = sorted(f for f in target.glob("*.py") if not f.name.startswith("_"))
+        files = sorted(f for f in target.glob("*.py") if _defines_register(f))
         if not files:
-            raise BenchError(f"plug-in folder {target} holds no .py file; put a module with register() in it")
+            raise BenchError(f"plug-in folder {target} holds no .py file with a register() function")
     elif target.is_file() and target.suffix == ".py":
         files = [target]
     else:
@@ -72,6 +74,11 @@ def include_all(targets) -> None:
         include(target)
 
 
+def current() -> str | None:
+    """The plug-in whose register() is running (registries record it as the entry's origin)."""
+    return _state.get("current")  # type: ignore[return-value]
+
+
 def loaded() -> list[str]:
     """Names of the plug-in modules loaded so far, in load order."""
     return [module.__name__ for module in _done.values()]
@@ -83,11 +90,16 @@ def state() -> tuple[dict[str, object], dict[str, ModuleType]]:
 
 
 def reset(saved: tuple[dict[str, object], dict[str, ModuleType]]) -> None:
-    """Put back what state() returned (tests pair this with the registries' restore)."""
+    """Put back what state() returned (bench.registry.forget_plugins then drops the others' entries)."""
     _state.clear()
     _state.update(saved[0])
     _done.clear()
     _done.update(saved[1])
+
+
+def keys() -> set[str]:
+    """Keys (entry-point values, resolved files) of the plug-ins loaded now."""
+    return set(_done)
 
 
 def _entry_points():
@@ -111,7 +123,11 @@ def _run(key: str, loader, strict: bool) -> None:
         if not callable(register):
             raise BenchError(f"plug-in {key} has no register() function")
         _done[key] = module
-        register()
+        previous, _state["current"] = _state.get("current"), key
+        try:
+            register()
+        finally:
+            _state["current"] = previous
     except BenchError:
         if strict:
             raise
@@ -122,18 +138,25 @@ def _run(key: str, loader, strict: bool) -> None:
         log.warning("plug-in %s not loaded: %s", key, exc)
 
 
-def _import_file(file: Path) -> ModuleType:
-    """Import a .py file under a name unique to its path (so two folders may both hold plugin.py)."""
-    digest = hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:8]
-    name = f"pea_bench_plugin_{file.stem}_{digest}"
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
-        raise BenchError(f"cannot import plug-in {file}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+def _defines_register(file: Path) -> bool:
+    """True when a .py file has a top-level `def register` (read with ast: nothing is imported)."""
     try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
+        tree = ast.parse(file.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        raise BenchError(f"plug-in file {file} cannot be read: {exc}") from None
+    return any(isinstance(node, ast.FunctionDef) and node.name == "register" for node in tree.body)
+
+
+def _import_file(file: Path) -> ModuleType:
+    """Import a .py file by its own name with its folder on sys.path (appended: installed modules win)."""
+    file = file.resolve()
+    if str(file.parent) not in sys.path:
+        sys.path.append(str(file.parent))
+    existing = sys.modules.get(file.stem)
+    if existing is not None:
+        found = getattr(existing, "__file__", None)
+        if found is None or Path(found).resolve() != file:
+            raise BenchError(f"plug-in {file}: the module name '{file.stem}' is taken by {found or 'a built-in'}; "
+                             "rename the file")
+        return existing
+    return importlib.import_module(file.stem)

@@ -53,6 +53,7 @@ class Registry(Generic[T]):
         self.hint = hint
         self.key = key or kind  # how register_later() names it
         self._entries: dict[str, T | Lazy] = {}
+        self._origin: dict[str, str] = {}  # name -> the plug-in whose register() added it
         _ALL.add(self)
         for name, target in _LATER.pop(self.key, []):
             self.register_lazy(name, target)
@@ -74,10 +75,21 @@ class Registry(Generic[T]):
         if name in self._entries:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
         self._entries[name] = item
+        from bench import plugins
+
+        if plugins.current() is not None:
+            self._origin[name] = plugins.current()
 
     def unregister(self, name: str) -> None:
         """Remove `name` (a no-op when absent)."""
         self._entries.pop(name, None)
+        self._origin.pop(name, None)
+
+    def forget_plugins(self, keep: set[str]) -> None:
+        """Remove the entries of plug-ins not in `keep` (the loader's reset() unloads plug-ins with this)."""
+        for name, origin in list(self._origin.items()):
+            if origin not in keep:
+                self.unregister(name)
 
     def get(self, name: str) -> T:
         """Return the entry for `name` or raise a BenchError that lists the valid names."""
@@ -108,18 +120,27 @@ class Registry(Generic[T]):
         """(name, entry) pairs sorted by name (lazy entries are imported)."""
         return [(name, self.get(name)) for name in self.names()]
 
-    def snapshot(self) -> dict[str, T | Lazy]:
+    def snapshot(self) -> tuple[dict[str, T | Lazy], dict[str, str]]:
         """A copy of the entries, for restore()."""
-        return dict(self._entries)
+        return dict(self._entries), dict(self._origin)
 
-    def restore(self, entries: dict[str, T | Lazy]) -> None:
-        """Put back the entries snapshot() returned (tests undo their registrations with it)."""
-        self._entries = dict(entries)
+    def restore(self, saved: tuple[dict[str, T | Lazy], dict[str, str]]) -> None:
+        """Put back what snapshot() returned (tests undo their registrations with it)."""
+        self._entries, self._origin = dict(saved[0]), dict(saved[1])
 
 
 def all_registries() -> list[Registry[Any]]:
     """Every registry created so far."""
     return list(_ALL)
+
+
+def forget_plugins() -> None:
+    """Drop every entry whose plug-in is no longer loaded (after bench.plugins.reset)."""
+    from bench import plugins
+
+    keep = plugins.keys()
+    for registry in all_registries():
+        registry.forget_plugins(keep)
 
 
 def register_later(key: str, name: str, target: str) -> None:

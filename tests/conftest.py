@@ -4,6 +4,7 @@ by symlink), and every registry and the plug-in loader are put back as they were
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -51,14 +52,17 @@ def bench_home(tmp_path_factory, zoo_home, monkeypatch):
 def _registries_restored():
     """Undo whatever a test registers (systems, metrics, plug-ins, ...)."""
     from bench import plugins
-    from bench.registry import all_registries
+    from bench.registry import all_registries, forget_plugins
 
     saved = [(r, r.snapshot()) for r in all_registries()]
     loader = plugins.state()
+    path = list(sys.path)  # --include puts plug-in folders on it
     yield
     for registry, entries in saved:
         registry.restore(entries)
     plugins.reset(loader)
+    forget_plugins()  # registries created during the test keep no entries of plug-ins it loaded
+    sys.path[:] = path
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ SKIP = [
     (r"--model pea-zh|^bench judge-check --lang ko$", "real weights (README: On a GPU machine)"),
     (r"^bench run suites/paper-zh\.toml$", "the paper's comparison on SDXL (GPU)"),
     (r"^bench run suites/world\.toml$", "the full toy-world comparison (minutes); tests/test_suite.py runs a small one"),
+    (r"--include tests/fixtures/plugin_example", "needs MY_SYSTEM_FOLDER; tests/test_plugin_example.py runs these"),
 ]
 
 # Smaller sizes, same commands: (pattern, replacement) applied in order.
