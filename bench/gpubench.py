@@ -221,7 +221,8 @@ def write_corpus(folder: Path, rows: int, resolution: int) -> Path:
     return folder
 
 
-def bench_distillation(settings: Settings, base_name: str, student_name: str, root: Path) -> dict[str, Any]:
+def bench_distillation(settings: Settings, base_name: str, student_name: str, root: Path,
+                       device: str = "cpu") -> dict[str, Any]:
     """Seconds per optimizer step of `bench train`'s Trainer with cached and with uncached frozen inputs."""
     from bench.train.distill import TrainConfig, Trainer
 
@@ -237,12 +238,15 @@ def bench_distillation(settings: Settings, base_name: str, student_name: str, ro
         tick = time.perf_counter()
         trainer.setup()
         setup_seconds = time.perf_counter() - tick
+        _peak_reset(device)
         folder = trainer.run()
+        peak = _peak_gib(device)
         rows = [json.loads(line) for line in (folder / "log.jsonl").read_text().splitlines() if line.strip()]
         timed = [r for r in rows if "seconds" in r][1:]
         per_step = sum(r["seconds"] for r in timed) / len(timed)
         out[label] = {"setup_seconds": round(setup_seconds, 3), "seconds_per_step": round(per_step, 4),
-                      "steps_per_s": round(1 / per_step, 4), "losses": [r["loss"] for r in rows if "loss" in r]}
+                      "steps_per_s": round(1 / per_step, 4), "peak_gib": peak,
+                      "losses": [r["loss"] for r in rows if "loss" in r]}
         del trainer
     out["speedup_cached"] = round(out["cached"]["steps_per_s"] / out["uncached"]["steps_per_s"], 4)
     return out
@@ -267,7 +271,7 @@ def run(settings: Settings, out_path: Path, work: Path | None = None) -> dict[st
             "weights": "random (published configs, bench.models.fullsize)" if settings.size == "full" else "zoo tiny",
         }
         result["generation"] = bench_generation(settings, base_name, student_name, device)
-        result["distillation"] = bench_distillation(settings, base_name, student_name, root)
+        result["distillation"] = bench_distillation(settings, base_name, student_name, root, device)
         result["seconds"] = round(time.perf_counter() - tick, 2)
         result["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
     paths.write_json(out_path, result)
