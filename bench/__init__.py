@@ -5,6 +5,6 @@ __version__ = "0.1.0"
 
 def load_pipeline(name: str, **kwargs):
     """Return a diffusers pipeline for a registered system that takes native-language prompts."""
-    from bench.models.pipelines import load_pipeline as _load
+    from bench.models.loading import load_pipeline as _load
 
     return _load(name, **kwargs)

@@ -9,7 +9,6 @@ scores/ under a key of everything that decides it, so re-evaluating a finished r
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import subprocess
 import time
@@ -20,14 +19,15 @@ from typing import Any
 from bench import paths
 from bench.config import check_settings, setting, stable_hash, to_jsonable
 from bench.errors import BenchError
+from bench.eval_scoring import choose_metrics, score_metric, shared_weight_warnings
 from bench.judges import TIER_DEFAULTS
+from bench.runs import Run, read_run
 from bench.runtime import resolve_device
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT = 1
 CMMD_JUDGE = TIER_DEFAULTS["real"]["cmmd_judge"]  # google-research/cmmd's CLIP ViT-L/14-336, its preprocessing
-_REQUIRED = ("prompt_id", "sample", "file")
 
 
 # Judges and extractor a prompt set is best scored with (e.g. the toy world's own CLIP), used when the
@@ -75,81 +75,6 @@ class EvalConfig:
 
     def __post_init__(self) -> None:
         check_settings(self)
-
-
-@dataclass(frozen=True)
-class Run:
-    """A run folder read and checked: spec, metadata rows sorted by file, image paths."""
-
-    path: Path
-    spec: dict
-    rows: list[dict]
-
-    @property
-    def id(self) -> str:
-        return self.path.name
-
-    @property
-    def files(self) -> list[Path]:
-        return [self.path / row["file"] for row in self.rows]
-
-    @property
-    def tier(self) -> str:
-        return self.spec.get("tier", "real")
-
-    @property
-    def lang(self) -> str:
-        return self.spec.get("lang", "en")
-
-    @property
-    def prompt_set(self) -> dict:
-        value = self.spec.get("prompts") or self.spec.get("prompt_set") or {}
-        return value if isinstance(value, dict) else {"name": str(value)}
-
-    @property
-    def system(self) -> str:
-        name = self.spec.get("model_name") or self.spec.get("model")
-        return name if isinstance(name, str) else str((name or {}).get("name", self.id))
-
-
-def read_run(run: Path) -> Run:
-    """Read spec.json and metadata.jsonl; every image the metadata lists must exist (named when not)."""
-    from bench.generate.runfolder import image_problem
-
-    run = Path(run)
-    if not run.is_dir():
-        raise BenchError(f"run folder {run} does not exist")
-    spec = paths.read_json(run / paths.RUN_SPEC)
-    meta = run / paths.RUN_METADATA
-    if not meta.is_file():
-        raise BenchError(f"{meta} does not exist; generate the run first")
-    rows = []
-    for line_no, line in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BenchError(f"{meta}:{line_no}: not valid JSON ({exc.msg})") from None
-        missing = [k for k in _REQUIRED if k not in row]
-        if missing:
-            raise BenchError(f"{meta}:{line_no}: missing field(s) {', '.join(missing)}")
-        parts = Path(row["file"]).parts
-        if Path(row["file"]).is_absolute() or ".." in parts:
-            raise BenchError(f"{meta}:{line_no}: file {row['file']!r} must be inside the run folder")
-        if not (run / row["file"]).is_file():
-            raise BenchError(f"image {run / row['file']} listed in {meta.name} line {line_no} is missing")
-        size = spec.get("size") if isinstance(spec.get("size"), int) else None
-        if problem := image_problem(run / row["file"], size):
-            raise BenchError(f"image {run / row['file']} is {problem}; rerun the `bench generate` command "
-                             "that made this run (or `bench evaluate --model ...`): it regenerates broken images")
-        row.setdefault("text", "")
-        row.setdefault("text_en", row["text"])
-        rows.append(row)
-    if not rows:
-        raise BenchError(f"{meta} lists no images")
-    rows.sort(key=lambda r: r["file"])  # clean-fid's folder order, so set metrics match it exactly
-    return Run(run, spec, rows)
 
 
 class EvalContext:
@@ -303,90 +228,6 @@ class EvalContext:
                 EXTRACTORS.get(self.extractor).available(self.mode)
 
 
-def choose_metrics(ctx: EvalContext, names: tuple[str, ...] | None) -> tuple[list, dict[str, str]]:
-    """The metrics to compute and, for defaults that do not apply, why they were skipped."""
-    from bench.metrics import get_metric, load_metrics
-
-    if names:
-        metrics = [get_metric(n) for n in names]
-        for m in metrics:
-            why = m.applicable(ctx)
-            if why:
-                raise BenchError(f"metric '{m.name}' cannot score run {ctx.run.id}: {why}")
-        return metrics, {}
-    chosen, skipped = [], {}
-    for _, m in load_metrics().items():
-        why = m.applicable(ctx)
-        if why is None and {"refstats", "refstats-judge"} & set(m.needs) and not ctx.refstats_name:
-            why = "no --refstats given"
-        if why:
-            skipped[m.name] = why
-        else:
-            chosen.append(m)
-    return chosen, skipped
-
-
-def _score_metric(ctx: EvalContext, metric, images_key: str) -> tuple[dict, bool]:
-    """The metric's cached result when its key matches, else compute it and write scores; (result, cached)."""
-    import polars as pl
-
-    from bench.stats.setlevel import SPREAD_METRICS, SPREAD_VERSION, set_metric_spread
-
-    spread = metric.name in SPREAD_METRICS  # set-level metrics get a prompt-resampled spread as their CI
-    key = stable_hash({"metric": metric.name, "version": metric.version, "settings": metric.settings(ctx),
-                       "images": images_key, "rows": ctx.rows, **({"spread": SPREAD_VERSION} if spread else {})},
-                      length=16)
-    cache = paths.run_scores_path(ctx.run.path, metric.name, ".json")
-    table = paths.run_scores_path(ctx.run.path, metric.name)
-    if cache.is_file() and table.is_file():
-        stored = paths.read_json(cache)
-        if stored.get("key") == key:
-            return stored["result"], True
-    result = metric.compute(ctx)
-    if spread and result.ci is None:
-        result.ci = set_metric_spread(ctx, metric, result.value)
-        result.extra["ci_kind"] = "spread: value ± half the 95% range over prompt resamples"
-    data = {"value": result.value, "ci": list(result.ci) if result.ci else None, "n": result.n,
-            "higher_is_better": metric.higher_is_better, "display": metric.display or metric.name,
-            "settings": to_jsonable(metric.settings(ctx)), **to_jsonable(result.extra)}
-    frame = pl.DataFrame(result.rows) if result.rows else pl.DataFrame({"file": []})
-    paths.atomic_write(table, lambda tmp: frame.write_parquet(tmp))
-    paths.write_json(cache, {"key": key, "result": data})
-    return data, False
-
-
-def shared_weight_warnings(ctx: EvalContext) -> list[str]:
-    """Warn when a judge's weights, or its model family, also appear in the system's spec (a Chinese-CLIP judge
-    scoring a Chinese-CLIP student, at any size): its scores favour that system."""
-    from bench.judges import JUDGES, judge_family, shared_with
-
-    found = sorted({s for s in _strings(ctx.run.spec)})
-    warnings = []
-    for judge in sorted({ctx.judge, ctx.judge_en}):
-        spec = JUDGES.get(judge)
-        how = shared_with(spec, found)
-        if how == "weights":
-            warnings.append(f"judge '{judge}' ({spec.model_id}) shares weights with the system's own text encoder; "
-                            "its scores favour this system (bench judge-check --lang LANG says which to prefer)")
-        elif how == "family":
-            warnings.append(f"judge '{judge}' ({spec.model_id}) is of the {judge_family(spec)} family, like the "
-                            "system's own text encoder; its scores favour this system (bench judge-check --lang "
-                            "LANG says which to prefer)")
-    return warnings
-
-
-def _strings(value: Any):
-    """Every string inside a nested JSON value."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
-
-
 def _versions() -> dict[str, str]:
     from importlib import metadata
 
@@ -427,7 +268,7 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
     results, timings = {}, {}
     for metric in metrics:
         t0 = time.perf_counter()
-        results[metric.name], cached = _score_metric(ctx, metric, images_key)
+        results[metric.name], cached = score_metric(ctx, metric, images_key)
         timings[metric.name] = {"seconds": round(time.perf_counter() - t0, 4), "cached": cached}
         log.info("%s = %s%s", metric.name, results[metric.name]["value"], " (cached)" if cached else "")
     from bench.publish import merge_metrics, previous_metrics

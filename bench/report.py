@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench import paths
+from bench import paths, report_grids
 from bench import report_paired as paired
 from bench.errors import BenchError
 from bench.human import leaderboard as human_tables
@@ -123,7 +123,7 @@ def render(entries: list[Entry], prefer: tuple[str, ...] = ()) -> str:
             lines += _set_tables(by_set[set_name])
             lines += paired.other_gaps(by_set[set_name])
             lines += paired.category_tables(by_set[set_name])
-            lines += paired.grid_section(by_set[set_name], tier, GRID_PROMPTS)
+            lines += report_grids.grid_section(by_set[set_name], tier, GRID_PROMPTS)
             lines += human_tables.tables_for_runs({str(e.summary.get("run_id")) for e in by_set[set_name]})
         lines += _sources(tier_entries)
     lines += human_tables.unplaced_tables({str(e.summary.get("run_id")) for e in entries})
@@ -250,17 +250,17 @@ def write_grids(entries: list[Entry], n_prompts: int = GRID_PROMPTS) -> list[Pat
         for _, run in runs:
             ids = paths.run_image_prompt_ids(run, sample=0)
             shared = ids if shared is None else shared & ids
-        chosen = paired.grid_prompts(group, n_prompts)  # the columns the leaderboard lists, when all exist
+        chosen = report_grids.grid_prompts(group, n_prompts)  # the columns the leaderboard lists, when all exist
         prompts = chosen if chosen and set(chosen) <= (shared or set()) else sorted(shared or ())[:n_prompts]
         if not prompts:
             continue
-        texts = paired.prompt_texts(set_name, lang, prompts)
+        texts = report_grids.prompt_texts(set_name, lang, prompts)
         cell, label_w, head = 128, 160, 56
         grid = Image.new("RGB", (label_w + cell * len(prompts), head + cell * len(runs)), "white")
         draw = ImageDraw.Draw(grid)
         for c, pid in enumerate(prompts):  # column heads: the prompt as asked, and its English gloss
             native, english = texts.get(pid, (pid, ""))
-            paired.draw_head(draw, (label_w + c * cell + 3, 2), cell - 6, f"{c + 1}. {native}",
+            report_grids.draw_head(draw, (label_w + c * cell + 3, 2), cell - 6, f"{c + 1}. {native}",
                              english if english != native else "")
         for r, (system, run) in enumerate(runs):
             draw.text((4, head + r * cell + cell // 2), system[:24], fill="black")

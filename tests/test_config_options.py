@@ -17,7 +17,7 @@ from bench.errors import BenchError
 from bench.evaluate import EvalConfig
 from bench.fetch import FetchConfig
 from bench.generate.config import GenerateConfig
-from bench.judges import JudgeCheckConfig
+from bench.judge_check import JudgeCheckConfig
 from bench.refstats import RefstatsConfig
 from bench.train.config import TrainConfig
 

@@ -52,7 +52,7 @@ def test_corpus_image_column_cannot_reach_outside_the_corpus(tmp_path):
 
 
 def test_judge_pairs_file_images_stay_beside_it(tmp_path):
-    from bench.judges import _pairs
+    from bench.judge_check import _pairs
 
     _secret(tmp_path)
     pairs = tmp_path / "pairs" / "pairs.jsonl"
@@ -66,7 +66,7 @@ def test_judge_pairs_file_images_stay_beside_it(tmp_path):
 def test_prompt_image_stays_in_the_reference_folder(tmp_path, prompts_root, bench_home):
     from generate_helpers import write_prompt_set
 
-    from bench.judges import _pairs
+    from bench.judge_check import _pairs
 
     _secret(tmp_path)
     folder = write_prompt_set(prompts_root, name="pub")

@@ -157,7 +157,7 @@ def test_cli_bad_input_is_one_line_exit_2(world, monkeypatch, capsys):
 
 
 def test_judge_check_retrieval(world, tmp_path):
-    from bench.judges import JudgeCheckConfig, judge_check, retrieval_accuracy
+    from bench.judge_check import JudgeCheckConfig, judge_check, retrieval_accuracy
 
     pairs = tmp_path / "pairs.jsonl"
     rows = [json.loads(line) for line in (world / "metadata.jsonl").read_text().splitlines() if '"sample": 0' in line]

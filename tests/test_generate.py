@@ -79,7 +79,7 @@ def test_run_folder_matches_plain_pipeline(bench_home, prompts_dir):
     import numpy as np
 
     from bench.generate.seeds import generators
-    from bench.models.pipelines import load_system
+    from bench.models.loading import load_system
 
     c = cfg()
     run = generate(c, progress=False)
@@ -291,7 +291,7 @@ def test_resume_regenerates_truncated_and_wrong_size_images(bench_home, prompts_
     from PIL import Image
 
     from bench.errors import BenchError
-    from bench.evaluate import read_run
+    from bench.runs import read_run
 
     c = cfg(limit=2, samples=1)
     run = generate(c, progress=False)

@@ -106,9 +106,9 @@ def test_check_regenerates_the_headline_and_writes_the_gaps_plot(reports):
 
 
 def test_grid_section_lists_each_columns_prompt(reports, monkeypatch):
-    import bench.report_paired as rp
+    import bench.report_grids as rg
 
-    monkeypatch.setattr(rp, "prompt_texts", lambda s, lang, ids: {i: (f"native {i}", f"english {i}") for i in ids})
+    monkeypatch.setattr(rg, "prompt_texts", lambda s, lang, ids: {i: (f"native {i}", f"english {i}") for i in ids})
     text = render(load_results())
     assert "Grid `grids/tiny-toyset-zh.png` (zh): rows asis-toy, pea-zh, translate-toy; columns:" in text
     assert "| 1 | p00 | native p00 | english p00 |" in text

@@ -9,7 +9,8 @@ import pytest
 from generate_helpers import write_prompt_set, write_untrained_checkpoint
 
 from bench.generate import GenerateConfig, generate
-from bench.models.pipelines import SYSTEMS, load_pipeline, load_system
+from bench.models.loading import load_pipeline, load_system
+from bench.models.pipelines import SYSTEMS
 
 # The toy world's systems (base "world") are tested with the world (tests/test_world*.py).
 TINY = [name for name, spec in SYSTEMS.items() if spec.tier == "tiny" and spec.base != "world"]

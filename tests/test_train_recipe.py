@@ -46,9 +46,19 @@ def test_recipes_fill_what_is_not_given():
 
 
 def test_chinese_clip_reads_52_tokens():
-    from bench.models.encoders import get_student_spec
+    from bench.models.encoders import StudentEncoder, get_student_spec
+    from bench.models.real_tokenizers import chinese_clip_tokenizer
 
-    assert get_student_spec("chinese-clip").max_length == 52
+    class Zeros(torch.nn.Module):
+        """Stands in for the 1024-d text tower: the token positions are what is checked."""
+
+        def forward(self, input_ids, attention_mask):
+            return type("Out", (), {"last_hidden_state": torch.zeros(*input_ids.shape, 1024)})()
+
+    encoder = StudentEncoder(get_student_spec("chinese-clip"), chinese_clip_tokenizer(), Zeros())
+    states, mask = encoder.encode(["一只红色的猫", "狗" * 80])
+    assert states.shape == (2, 52, 1024)  # cn_clip's context, padding included in the pooled mean
+    assert mask[0].sum().item() == 6 + 2 and mask[1].sum().item() == 52  # [CLS] text [SEP]; long text cut
 
 
 @pytest.fixture

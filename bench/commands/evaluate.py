@@ -201,8 +201,9 @@ def judge_check(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Text-to-image retrieval accuracy of a judge on parallel captions: does it read this language?"""
-    from bench.judges import JUDGES, JudgeCheckConfig
-    from bench.judges import judge_check as run_check
+    from bench.judge_check import JudgeCheckConfig
+    from bench.judge_check import judge_check as run_check
+    from bench.judges import JUDGES
 
     if list_judges:
         for name, spec in JUDGES.items():

@@ -124,7 +124,7 @@ def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
     The model is loaded only by processes with work (or rank 0 when spec.json is missing), so rerunning a
     finished run, as `bench evaluate` does, costs a directory scan and a CRC check of each PNG.
     """
-    from bench.models.pipelines import load_system
+    from bench.models.loading import load_system
 
     started = time.perf_counter()
     if procs.is_main and runfolder.clean_partial(p.run):

@@ -52,7 +52,7 @@ class RunInfo:
 
 def read_runs() -> list[RunInfo]:
     """Every run under BENCH_HOME/runs that has a spec and complete metadata (unreadable ones are skipped)."""
-    from bench.evaluate import read_run
+    from bench.runs import read_run
 
     out = []
     root = paths.runs_dir()

@@ -30,16 +30,16 @@ class OracleConsistency(Metric):
         return self._oracle(ctx)[1]
 
     def settings(self, ctx) -> dict:
-        from bench.evaluate import read_run
         from bench.features import files_key
+        from bench.runs import read_run
 
         folder, _ = self._oracle(ctx)
         oracle = read_run(folder)
         return {"judge": ctx.judge_info(ctx.judge_en), "oracle": oracle.id, "oracle_images": files_key(oracle.files)}
 
     def compute(self, ctx) -> MetricResult:
-        from bench.evaluate import read_run
         from bench.features import RunFeatures
+        from bench.runs import read_run
         from bench.stats.consistency import cosines, pair_rows
 
         folder, why = self._oracle(ctx)

@@ -38,7 +38,7 @@ def _stamp(folder: Path) -> tuple:
 def _load(folder: str, stamp: tuple) -> RunView | None:
     import polars as pl
 
-    from bench.evaluate import read_run
+    from bench.runs import read_run
 
     try:
         run = read_run(Path(folder))

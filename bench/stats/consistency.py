@@ -80,8 +80,8 @@ def cosines(emb_a, emb_b, pairs: list[tuple[int, int]]):
 
 def run_consistency(run_a: Path, run_b: Path, judge: str, device: str = "cpu") -> dict[str, Any]:
     """Mean cosine (95% prompt-bootstrap CI, n) between two runs' images of the same id and seed."""
-    from bench.evaluate import read_run
     from bench.features import RunFeatures
+    from bench.runs import read_run
     from bench.stats.paired import bootstrap_ci
 
     a, b = read_run(run_a), read_run(run_b)

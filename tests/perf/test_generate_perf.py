@@ -20,7 +20,7 @@ def plain_loop(texts: list[str], out: Path) -> float:
     """images/s of the loop a user would write: load, call the pipeline per batch, save PNGs."""
     import torch
 
-    from bench.models.pipelines import load_system
+    from bench.models.loading import load_system
 
     pipe = load_system(MODEL, lang="zh", device="cpu", dtype="float32").pipe
     from bench.generate.schedulers import set_scheduler
