@@ -8,7 +8,6 @@ many processes build it.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from bench import paths
+from bench.corpus.tables import lazy_table, stream, table_files, table_plan
 from bench.errors import BenchError, NotAvailableOffline
 from bench.languages import get_language
 from bench.registry import Registry
@@ -32,22 +32,6 @@ SOURCE_SCHEMA = {
     "aesthetic": pl.Float64,
     "source_lang": pl.String,  # language the source says a native caption is in (LAION multi), else null
 }
-
-# Column names tried, in order, when a file does not say which column holds what.
-CAPTION_COLUMNS = ("caption", "TEXT", "text", "caption_en", "text_en", "en", "sentence", "prompt")
-IMAGE_COLUMNS = ("url", "URL", "image_url", "image", "image_path", "file_name", "filepath", "path")
-ID_COLUMNS = ("id", "key", "SAMPLE_ID", "image_id", "uid")
-# LAION multilingual with English translations (laion2B-multi-joined-translated-to-en): native TEXT, English
-# ENG TEXT, and the language of each row in LANGUAGE.
-TRANSLATED_EN_COLUMNS = ("ENG TEXT", "ENG_TEXT", "TEXT_EN", "caption_en_translated")
-LANGUAGE_COLUMNS = ("LANGUAGE", "language", "lang")
-SCORE_COLUMNS = {
-    "width": ("width", "WIDTH", "original_width"),
-    "height": ("height", "HEIGHT", "original_height"),
-    "similarity": ("similarity", "SIMILARITY", "clip_similarity"),
-    "aesthetic": ("aesthetic", "AESTHETIC_SCORE", "aesthetic_score"),
-}
-
 
 @dataclass
 class Source:
@@ -137,128 +121,13 @@ def _existing(location: str, what: str) -> Path:
     return path
 
 
-def _pick(columns: list[str], candidates: tuple[str, ...]) -> str | None:
-    """The first candidate present in `columns` (exact, then case-insensitive)."""
-    for name in candidates:
-        if name in columns:
-            return name
-    lowered = {c.lower(): c for c in columns}
-    for name in candidates:
-        if name.lower() in lowered:
-            return lowered[name.lower()]
-    return None
-
-
-def _table_plan(columns: list[str], location: str, lang: str, stem: str
-                ) -> tuple[list[pl.Expr], bool, list[str]]:
-    """Expressions mapping a table's columns onto the standard ones, whether ids need a row index, columns used."""
-    caption = _pick(columns, CAPTION_COLUMNS)
-    native = _pick(columns, (lang, f"text_{lang}", f"caption_{lang}"))
-    translated_en = _pick(columns, TRANSLATED_EN_COLUMNS)
-    language = _pick(columns, LANGUAGE_COLUMNS) if translated_en else None
-    if translated_en and native is None:
-        native, caption = _pick(columns, ("TEXT", "text", "caption")), translated_en
-    if caption is None and native is None:
-        raise BenchError(
-            f"{location} has no caption column (looked for {', '.join(CAPTION_COLUMNS)}); "
-            f"its columns are: {', '.join(columns[:20])}"
-        )
-    exprs = [pl.col(caption).alias("text_en") if caption else pl.lit("").alias("text_en")]
-    if native and native != caption:
-        exprs.append(pl.col(native).alias("text"))
-    image = _pick(columns, IMAGE_COLUMNS)
-    if image:
-        exprs.append(pl.col(image).cast(pl.String, strict=False).alias("image"))
-    for name, candidates in SCORE_COLUMNS.items():
-        found = _pick(columns, candidates)
-        if found:
-            exprs.append(pl.col(found).alias(name))
-    if "source" in columns:
-        exprs.append(pl.col("source"))
-    if language:
-        exprs.append(pl.col(language).cast(pl.String).alias("source_lang"))
-    ident = _pick(columns, ID_COLUMNS)
-    if ident and ident != image:
-        exprs.append(pl.col(ident).cast(pl.String).alias("id"))
-    else:
-        ident = None
-        exprs.append((pl.lit(f"{stem}-") + pl.col("_row").cast(pl.String)).alias("id"))
-    used = [c for c in columns if c in {caption, native, image, ident, "source", language,
-                                        *(_pick(columns, v) for v in SCORE_COLUMNS.values())}]
-    return exprs, ident is None, used
-
-
-def _culprit(files: list[Path] | None, scan: Callable[[list[Path]], pl.LazyFrame] | None) -> str | None:
-    """The file (and for JSON lines the line) a read of several files failed on, found file by file."""
-    for file in files or []:
-        if file.suffix in (".jsonl", ".json"):
-            with open(file, encoding="utf-8", errors="replace") as handle:
-                for line_no, line in enumerate(handle, 1):
-                    if line.strip():
-                        try:
-                            json.loads(line)
-                        except json.JSONDecodeError as exc:
-                            return f"{file}:{line_no}: not valid JSON ({exc.msg})"
-        if scan is not None:
-            try:
-                scan([file]).collect()
-            except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-                return f"{file}: {str(exc).splitlines()[0][:200]}"
-    return None
-
-
-def _read_error(location: str, exc: Exception, files: list[Path] | None,
-                scan: Callable[[list[Path]], pl.LazyFrame] | None) -> BenchError:
-    """One line naming the file (and line) that could not be read."""
-    found = _culprit(files, scan)
-    if found:
-        return BenchError(f"{location}: cannot read {found}")
-    return BenchError(f"{location}: cannot read ({str(exc).splitlines()[0][:200]})")
-
-
-def _lazy_table(lazy: pl.LazyFrame, location: str, lang: str, stem: str, files: list[Path] | None = None,
-                scan: Callable[[list[Path]], pl.LazyFrame] | None = None) -> pl.LazyFrame:
-    """Select and rename a lazily scanned table's columns into the standard ones."""
-    try:
-        columns = lazy.collect_schema().names()
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise _read_error(location, exc, files, scan) from None
-    exprs, needs_row, _ = _table_plan(columns, location, lang, stem)
-    if needs_row:
-        lazy = lazy.with_row_index("_row")
-    return lazy.select(exprs)
-
-
-def _stream(lazy: pl.LazyFrame, location: str, files: list[Path] | None = None,
-            scan: Callable[[list[Path]], pl.LazyFrame] | None = None) -> Callable[[int], Iterator[pl.DataFrame]]:
-    """Read a lazy frame in batches of at most n rows, turning parse errors into one line naming the file."""
-
-    def read(n: int) -> Iterator[pl.DataFrame]:
-        try:
-            yield from lazy.collect_batches(chunk_size=n)
-        except (pl.exceptions.PolarsError, OSError) as exc:
-            raise _read_error(location, exc, files, scan) from None
-
-    return read
-
-
-def _table_files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
-    """One file, or every file with one of `suffixes` in a folder (sorted, so the order is stable)."""
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(suffixes))
-        if not files:
-            raise BenchError(f"{path} holds no {'/'.join(suffixes)} files")
-        return files
-    return [path]
-
-
 def _open_table(kind: str, location: str, lang: str, scan: Callable[[list[Path]], pl.LazyFrame],
                 suffixes: tuple[str, ...]) -> Source:
     """A source over tabular files (JSONL, CSV, TSV, parquet)."""
     path = _existing(location, kind)
-    files = _table_files(path, suffixes)
-    lazy = _lazy_table(scan(files), location, lang, path.stem, files, scan)
-    return Source(kind, location, kind, _stream(lazy, location, files, scan), files)
+    files = table_files(path, suffixes)
+    lazy = lazy_table(scan(files), location, lang, path.stem, files, scan)
+    return Source(kind, location, kind, stream(lazy, location, files, scan), files)
 
 
 @SOURCES.register("jsonl")
@@ -353,7 +222,7 @@ def open_hf(location: str, lang: str) -> Source:
     name, _, split = location.partition("@")
     dataset = _load_dataset(name, split or "train")
     columns = list(dataset.column_names or next(iter(dataset), {}).keys())
-    exprs, needs_row, wanted = _table_plan(columns, location, lang, Path(name).name)
+    exprs, needs_row, wanted = table_plan(columns, location, lang, Path(name).name)
 
     def read(n: int) -> Iterator[pl.DataFrame]:
         offset = 0
