@@ -185,10 +185,7 @@ def _generate_items(p: Plan, system, keys: list[tuple[str, int]], show: bool, pr
             t0 = time.perf_counter()
             inputs = system.model_inputs(rows)
             t1 = time.perf_counter()
-            images = system.pipe(
-                prompt=inputs, num_inference_steps=p.cfg.steps, guidance_scale=p.cfg.guidance,
-                height=size, width=size, generator=generators(seeds), output_type="pil",
-            ).images
+            images = pipeline_images(system.pipe, inputs, seeds, p.cfg.steps, p.cfg.guidance, size)
             in_pipeline += time.perf_counter() - t1
             seconds = (time.perf_counter() - t0) / len(batch)
             for (pid, sample), prompt, text_in, seed, image in zip(batch, rows, inputs, seeds, images, strict=True):
@@ -201,3 +198,17 @@ def _generate_items(p: Plan, system, keys: list[tuple[str, int]], show: bool, pr
             done += len(batch)
             advance(len(batch))
     return done, in_pipeline
+
+
+def pipeline_images(pipe, inputs: list, seeds: list[int], steps: int, guidance: float, size: int) -> list:
+    """The images for `inputs`, one pipeline call each, so an image never depends on its batch.
+
+    A batched forward rounds differently from a single one (matrix kernels pick other blockings for other
+    batch sizes: up to 1/255 apart after decoding, measured between batch sizes 1 and 8), so batching would
+    let the batch size, a resume or the number of processes change pixels. Cost measured in tests/perf.
+    """
+    images = []
+    for text, seed in zip(inputs, seeds, strict=True):
+        images += pipe(prompt=[text], num_inference_steps=steps, guidance_scale=guidance, height=size,
+                       width=size, generator=generators([seed]), output_type="pil").images
+    return images

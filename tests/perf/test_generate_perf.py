@@ -77,3 +77,34 @@ def test_harness_within_5_percent_of_a_plain_loop(bench_home, tmp_path, monkeypa
           f"{len(texts) * SAMPLES} images per round)")
     assert statistics.median(overhead) < 0.05
     assert ratio >= 0.95
+
+
+@pytest.mark.perf
+def test_cost_of_one_pipeline_call_per_image(bench_home):
+    """What batch-invariant images cost: one pipeline call per image against one call for the whole batch."""
+    from bench.generate.harness import pipeline_images
+    from bench.generate.schedulers import set_scheduler
+    from bench.generate.seeds import generators
+    from bench.models.pipelines import load_system
+
+    results = {}
+    for model, lang, size in ((MODEL, "zh", SIZE), ("world-en", "en", 32)):
+        pipe = load_system(model, lang=lang, device="cpu", dtype="float32").pipe
+        set_scheduler(pipe, "ddim")
+        texts, seeds = [f"a red circle {i}" for i in range(8)], list(range(8))
+        batched, single = [], []
+        for r in range(3):
+            for kind in (("batched", "single") if r % 2 == 0 else ("single", "batched")):
+                start = time.perf_counter()
+                if kind == "batched":
+                    pipe(prompt=texts, num_inference_steps=STEPS, guidance_scale=4.0, height=size, width=size,
+                         generator=generators(seeds), output_type="pil")
+                    batched.append(time.perf_counter() - start)
+                else:
+                    pipeline_images(pipe, texts, seeds, STEPS, 4.0, size)
+                    single.append(time.perf_counter() - start)
+        results[model] = statistics.median(single) / statistics.median(batched)
+        print(f"\n{model} {size} px, {STEPS} steps, 8 images on the CPU: one call per image "
+              f"{statistics.median(single):.3f} s, one call for all 8 {statistics.median(batched):.3f} s "
+              f"(x{results[model]:.2f}, median of 3)")
+    assert all(ratio < 3 for ratio in results.values())
