@@ -23,8 +23,7 @@ install: $(BIN)/bench
 demo: install
 	$(BIN)/python -m bench.demo
 
-test: install
-	$(BIN)/ruff check bench tests
+test: lint
 	$(BIN)/python -m pytest -q
 	$(BIN)/bench prompts validate
 	$(BIN)/bench leaderboard --check
@@ -41,6 +40,7 @@ gpu-bench: install
 
 lint: install
 	$(BIN)/ruff check bench tests
+	$(BIN)/mypy  # bench/, settings in pyproject.toml [tool.mypy]
 
 clean:
 	rm -rf .bench

@@ -64,7 +64,7 @@ def main() -> None:
     try:
         from typer._click import exceptions as click  # typer >= 0.2x carries its own copy of click
     except ImportError:  # older typer: click itself
-        from click import exceptions as click
+        from click import exceptions as click  # type: ignore[no-redef]
 
     # No hub here by default: fail in seconds, not after 24 s of retries (OFFLINE.md).
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -113,7 +113,7 @@ class EvalContext:
         self.features = RunFeatures(run.path, self.files, self.mode, self.device)
         self._texts: dict[tuple[str, tuple[str, ...]], tuple[Any, list[bool]]] = {}
         self._refstats: dict[str, Any] = {}
-        self._concepts = None
+        self._concepts: dict[str, Any] | None = None
 
     def base_row(self, i: int) -> dict[str, Any]:
         """The identifying columns of image i's score row."""
@@ -128,7 +128,7 @@ class EvalContext:
         spec = JUDGES.get(name)
         from bench.judges import judge_fingerprint
 
-        info = {"name": spec.name, "model_id": spec.model_id, "kind": spec.kind, "tier": spec.tier,
+        info: dict[str, Any] = {"name": spec.name, "model_id": spec.model_id, "kind": spec.kind, "tier": spec.tier,
                 "weights": judge_fingerprint(name)}
         if zoo.is_zoo(spec.model_id):
             zoo.names()  # registers the zoo's components

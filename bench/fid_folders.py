@@ -8,7 +8,7 @@ from typing import Any
 from bench.errors import BenchError
 
 
-def _folder_features(folder: Path, extractor: str, mode: str, device: str):
+def _folder_features(folder: Path, extractor: str, mode: str, device: str) -> Any:
     """Features of every image under `folder` (clean-fid's sorted folder order)."""
     from bench.features import extract_features
     from bench.refstats import image_files
@@ -38,6 +38,7 @@ def folder_fid(dir_a: Path, dir_b: Path | None = None, refstats: str | None = No
     EXTRACTORS.get(extractor).available(mode)
     device = resolve_device(device)
     feats_a = _folder_features(dir_a, extractor, mode, device)
+    feats_b: Any
     if refstats is not None:
         from bench.refstats import find_refstats, load_refstats
 

@@ -37,7 +37,7 @@ def fid_helper_path() -> Path | None:
         dist = metadata.distribution(FID_HELPER_DIST)
     except metadata.PackageNotFoundError:
         return None
-    path = Path(dist.locate_file(FID_HELPER_FILE))
+    path = Path(str(dist.locate_file(FID_HELPER_FILE)))
     return path if path.is_file() else None
 
 

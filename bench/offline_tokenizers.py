@@ -31,7 +31,7 @@ def wheel_file(dist: str, relative: str) -> Path:
     from importlib import metadata
 
     try:
-        path = Path(metadata.distribution(dist).locate_file(relative))
+        path = Path(str(metadata.distribution(dist).locate_file(relative)))
     except metadata.PackageNotFoundError:
         path = None
     if path is None or not path.is_file():

@@ -132,7 +132,7 @@ def child(parent: Path, name: str, what: str = "id") -> Path:
     return parent / safe_id(name, what)
 
 
-def atomic_write(path: Path, write: Callable[[Path], Any]) -> Path:
+def atomic_write(path: Path, write: Callable[..., Any]) -> Path:
     """Call write(tmp) on a temporary file beside `path`, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -58,7 +58,9 @@ def _from_names(folder: Path, ids: set[str]) -> tuple[list[tuple[Path, str, int]
     """(file, prompt id, sample) from file names, and the files that name no prompt."""
     from bench.refstats import image_files
 
-    out, unmatched, per_folder = [], [], {}
+    out: list[tuple[Path, str, int]] = []
+    unmatched: list[Path] = []
+    per_folder: dict[str, list[Path]] = {}
     for file in image_files(folder):
         rel = file.relative_to(folder)
         if len(rel.parts) == 2 and rel.parts[0] in ids:  # <prompt_id>/<any>.png
@@ -87,7 +89,7 @@ def map_images(cfg: FolderConfig):
     prompt_set = load_prompt_set(cfg.prompts, cfg.lang)
     prompts = prompt_set.by_id()
     if (folder / METADATA).is_file():
-        found, unmatched = _from_metadata(folder), []
+        found, unmatched = _from_metadata(folder), list[Path]()
         unknown = sorted({pid for _, pid, _ in found if pid not in prompts})
         if unknown:
             raise BenchError(f"{folder / METADATA} names prompt id(s) not in {cfg.prompts}/{cfg.lang}: "
@@ -100,7 +102,7 @@ def map_images(cfg: FolderConfig):
                          f"({names}); name them <prompt_id>_<sample>.png or list them in {METADATA}")
     if not found:
         raise BenchError(f"no images in {folder} (name them <prompt_id>_<sample>.png or write {METADATA})")
-    seen = {}
+    seen: dict = {}
     for file, pid, sample in found:
         if not file.is_file():
             raise BenchError(f"image {file} listed in {METADATA} is missing")

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -348,7 +349,7 @@ def _sample_markdown(name: str, config: CorpusConfig, manifest: dict) -> str:
 
     total = manifest["rows"]["kept"]
     rng = np.random.default_rng(config.seed)
-    picks = np.sort(rng.choice(total, size=min(config.sample_pairs, total), replace=False)) if total else []
+    picks: Any = np.sort(rng.choice(total, size=min(config.sample_pairs, total), replace=False)) if total else []
     rows, offset, folder = [], 0, paths.corpus_dir(name)
     for shard in manifest["shards"]:
         local = [int(p - offset) for p in picks if offset <= p < offset + shard["rows"]]

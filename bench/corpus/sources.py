@@ -59,7 +59,7 @@ class Source:
         return out | ({"counts": self.counts} if self.counts else {})
 
 
-SourceOpener = Callable[[str, str], Source]
+SourceOpener = Callable[..., Source]  # (location, lang[, images=folder]) -> Source
 SOURCES: Registry[SourceOpener] = Registry("source kind", hint="use KIND:PATH with a kind listed by bench build-corpus --help",
                                           key="sources")
 

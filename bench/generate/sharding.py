@@ -91,5 +91,5 @@ def _destroy_group() -> None:
 
 def shard(keys: Sequence[T], rank: int, world: int) -> list[T]:
     """The keys process `rank` of `world` owns: every key exactly once over all ranks, sizes within one."""
-    ordered = sorted(keys)
+    ordered = sorted(keys)  # type: ignore[type-var]  # keys are str or tuples of str
     return ordered[rank::world]

@@ -6,13 +6,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 ELO_SCALE = 400 / math.log(10)  # report strengths on the Elo scale arenas use: 1000 + 400 * log10(odds)
 ELO_BASE = 1000.0
 RIDGE = 1e-4  # a whisper of L2 keeps a perfect record finite; far below what moves a real estimate
 
 
-def win_matrix(k: int, i: Sequence[int], j: Sequence[int], outcome: Sequence[float],
+def win_matrix(k: int, i: Sequence[int] | np.ndarray, j: Sequence[int] | np.ndarray, outcome: ArrayLike,
                weights: np.ndarray | None = None) -> np.ndarray:
     """W[a, b] = wins of a over b, a tie giving each side half (outcome 1: i won, 0.5: tie, 0: j won)."""
     w = np.zeros((k, k))
@@ -55,7 +56,7 @@ def to_elo(theta: np.ndarray) -> np.ndarray:
     return ELO_BASE + ELO_SCALE * np.asarray(theta)
 
 
-def rank(systems: Sequence[str], i: Sequence[int], j: Sequence[int], outcome: Sequence[float],
+def rank(systems: Sequence[str], i: Sequence[int] | np.ndarray, j: Sequence[int] | np.ndarray, outcome: ArrayLike,
          n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> list[dict]:
     """Per system: Elo-scale score, bootstrap interval (votes resampled with replacement), votes; best first."""
     k = len(systems)

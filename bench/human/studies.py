@@ -54,7 +54,7 @@ def read_runs() -> list[RunInfo]:
     """Every run under BENCH_HOME/runs that has a spec and complete metadata (unreadable ones are skipped)."""
     from bench.runs import read_run
 
-    out = []
+    out: list = []
     root = paths.runs_dir()
     if not root.is_dir():
         return out

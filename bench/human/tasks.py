@@ -76,7 +76,7 @@ def _new_task(conn: sqlite3.Connection, annotator: sqlite3.Row) -> int | None:
     return _insert(conn, study, annotator, "pair", *task, rng=rng)
 
 
-def _insert(conn, study, annotator, kind, prompt_id, sample, first, second, expected_first, rng) -> int:
+def _insert(conn, study, annotator, kind, prompt_id, sample, first, second, expected_first, *, rng) -> int:
     """Insert a task with sides randomised; `first`/`second` are (image id, system)."""
     swap = rng.random() < 0.5
     left, right = (second, first) if swap else (first, second)

@@ -12,9 +12,12 @@ import abc
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.registry import Registry
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 NEEDS = ("judge", "judge-en", "cmmd-judge", "inception-features", "refstats", "refstats-judge", "concepts")
 N_BOOTSTRAP = 1000
@@ -93,7 +96,7 @@ def get_metric(name: str) -> Metric:
     return load_metrics().get(name)
 
 
-def bootstrap_ci(values: Sequence[float], groups: Sequence[str], n_boot: int = N_BOOTSTRAP,
+def bootstrap_ci(values: ArrayLike, groups: Sequence[str], n_boot: int = N_BOOTSTRAP,
                  seed: int = BOOTSTRAP_SEED) -> tuple[float, float] | None:
     """95% percentile CI of the mean, resampling whole groups (prompts: samples of one prompt are correlated).
 

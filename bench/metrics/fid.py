@@ -62,6 +62,10 @@ class _SetMetric(Metric):
         return {"extractor": ctx.extractor, "mode": ctx.mode, "refstats": ref.summary,
                 "weights": EXTRACTORS.get(ctx.extractor).weights(ctx.mode)}
 
+    def value(self, feats, ref) -> float:
+        """The set metric between the run's features and the reference statistics."""
+        raise NotImplementedError
+
     def warnings(self, n: int, reference_n: int, dim: int) -> list[str]:
         return small_set_warnings(self.name, n, reference_n, dim if self.name == "fid" else None)
 

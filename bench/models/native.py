@@ -58,6 +58,9 @@ class NativePromptMixin:
     """Overrides encode_prompt so native prompts go through `self.native_route`."""
 
     native_route: TranslateRoute | EmbeddingRoute
+    # Provided by the diffusers pipeline this mixin is combined with.
+    _execution_device: Any
+    unet: Any
 
     def to(self, *args, **kwargs):
         """Move the pipeline, then the route's encoder to the UNet's device and dtype."""

@@ -114,7 +114,7 @@ def folder_hash(folder: Path) -> str:
             digest.update(_json_content(p))
             continue
         with open(p, "rb") as handle:
-            for block in iter(lambda h=handle: h.read(1 << 20), b""):
+            while block := handle.read(1 << 20):
                 digest.update(block)
     value = digest.hexdigest()
     paths.write_text(cached, value + "\n")

@@ -7,6 +7,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bench import paths
 from bench.errors import BenchError
@@ -90,9 +91,9 @@ def validate_set(name: str, langid: bool = True) -> SetReport:
     return report
 
 
-def _parse_rows(path: Path, parse, report: SetReport) -> list[tuple[int, object]]:
+def _parse_rows(path: Path, parse, report: SetReport) -> list[tuple[int, Any]]:
     """Parse every line, recording a problem per bad line instead of stopping at the first."""
-    rows = []
+    rows: list[tuple[int, Any]] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:

@@ -115,10 +115,10 @@ def disagreement(prompt_set: str, lang: str) -> dict[str, float]:
         if len(having) < 2:
             continue
         for pid in {p for v in having for p, _ in v.scores[metric]}:
-            means = []
+            means: list[float] = []
             for v in having:
                 vals = [x for (p, _), x in v.scores[metric].items() if p == pid]
-                means.append(np.mean(vals) * (1 if v.higher[metric] else -1) if vals else np.nan)
+                means.append(float(np.mean(vals)) * (1 if v.higher[metric] else -1) if vals else float("nan"))
             per_prompt.setdefault(pid, {})[metric] = means
     out = {}
     for pid, by_metric in per_prompt.items():

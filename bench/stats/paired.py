@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from bench.errors import BenchError
 
@@ -23,7 +24,7 @@ LEVEL = 0.95
 MAX_EXACT_CLUSTERS = 13  # 2^13 = 8192 sign patterns: enumerate them all instead of sampling
 
 
-def clusters(values: Sequence[float], groups: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+def clusters(values: ArrayLike, groups: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Per-group sums and counts of `values` (groups in sorted order)."""
     values = np.asarray(values, dtype=np.float64)
     if values.shape[0] != len(groups):
@@ -34,7 +35,7 @@ def clusters(values: Sequence[float], groups: Sequence[Any]) -> tuple[np.ndarray
     return sums, counts
 
 
-def bootstrap_means(values: Sequence[float], groups: Sequence[Any], n_boot: int = N_BOOTSTRAP,
+def bootstrap_means(values: ArrayLike, groups: Sequence[Any], n_boot: int = N_BOOTSTRAP,
                     seed: int = SEED) -> np.ndarray:
     """Image-weighted means of `n_boot` resamples that draw whole groups with replacement."""
     sums, counts = clusters(values, groups)
@@ -56,7 +57,7 @@ def expansion(k: int, level: float = LEVEL) -> float:
     return float(np.sqrt(k / (k - 1.0)) * stats.t.ppf(q, k - 1) / stats.norm.ppf(q))
 
 
-def bootstrap_ci(values: Sequence[float], groups: Sequence[Any], n_boot: int = N_BOOTSTRAP, seed: int = SEED,
+def bootstrap_ci(values: ArrayLike, groups: Sequence[Any], n_boot: int = N_BOOTSTRAP, seed: int = SEED,
                  level: float = LEVEL, expand: bool = True) -> tuple[float, float] | None:
     """Percentile interval of the mean resampling groups (expanded for few groups); None with < 2 groups."""
     k = len(set(groups))
@@ -73,7 +74,7 @@ def bootstrap_ci(values: Sequence[float], groups: Sequence[Any], n_boot: int = N
     return float(lo), float(hi)
 
 
-def sign_flip_pvalue(diffs: Sequence[float], groups: Sequence[Any], n_perm: int = N_PERMUTATIONS,
+def sign_flip_pvalue(diffs: ArrayLike, groups: Sequence[Any], n_perm: int = N_PERMUTATIONS,
                      seed: int = SEED) -> float | None:
     """Two-sided p-value of H0 'the paired difference is symmetric about zero', flipping each group's sign.
 

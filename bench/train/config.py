@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 from bench.config import check_settings, config_hash, not_hashed, setting
 from bench.defaults import DEFAULT_BASE
@@ -94,7 +95,7 @@ class TrainConfig:
         from bench.train.recipes import recipe_values
 
         language = get_language(self.lang)
-        fill = {"lang": language.code, "corpus": train_corpus(language.code, self.corpus)}
+        fill: dict[str, Any] = {"lang": language.code, "corpus": train_corpus(language.code, self.corpus)}
         if self.encoder is None:
             fill["encoder"] = language.student_encoder
         if self.kd is not None:

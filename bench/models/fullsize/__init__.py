@@ -84,8 +84,10 @@ def build(name: str, device: str = "meta", dtype=None):
     """The component with random weights on `device` (meta: shapes only, nothing allocated)."""
     import torch
 
-    comp = COMPONENTS.get(name) or load_config(name)
     config = load_config(name)
+    comp = COMPONENTS.get(name)
+    if comp is None:
+        raise BenchError(f"'{name}' is a stored config without weights to build; known: {', '.join(COMPONENTS)}")
     previous = torch.get_default_dtype()
     if dtype is not None:  # initialise directly in the target dtype: half the peak memory of float32 then cast
         torch.set_default_dtype(dtype)

@@ -22,7 +22,7 @@ def _training_lines() -> list[str]:
     path = paths.shipped_sample_captions()
     if not path.exists():
         return list(_FALLBACK_LINES)
-    lines = []
+    lines: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
