@@ -20,10 +20,10 @@ KD_MODES = {"both": (True, True, 0.0), "output": (True, False, 0.0), "features":
 
 
 def _base_names() -> list[str]:
-    """Every registered base for --base's help (the registry module imports nothing heavy)."""
+    """The built-in bases for --base's help (listing plug-ins would import them: bench --help must stay fast)."""
     from bench.models.bases import BASES
 
-    return BASES.names()
+    return sorted(BASES._entries) + ["plug-in bases such as the toy world's 'world' (bench models lists all)"]
 
 
 @dataclass(frozen=True)
