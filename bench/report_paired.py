@@ -128,7 +128,7 @@ def strategy_gaps(entries: list, metric: str) -> dict[tuple[str, str, str], dict
                                            strict=False)
             except BenchError:  # different seeds or no shared prompts: not a paired comparison
                 continue
-            cells[(system_family(x), system_family(y), lang)] = result
+            cells[(system_family(x), system_family(y), lang)] = result | {"order": (_order(x), _order(y))}
     _adjust(list(cells.values()))
     return cells
 
@@ -181,7 +181,8 @@ def headline(entries: list) -> list[str]:
     out.append("")
     between = strategy_gaps(entries, metric)
     if between:
-        pairs = list(dict.fromkeys((a, b) for a, b, _ in between))  # in strategy order
+        order = {(a, b): r["order"] for (a, b, _), r in between.items()}
+        pairs = sorted(order, key=order.get)  # PEA - translate, PEA - as-is, translate - as-is
         out += [f"#### Strategy against strategy, {_display(entries, metric)}", "",
                 f"Cells: A − B on the same prompt ids and seeds, mean [95% CI]; {MARK}: Holm-adjusted across "
                 f"this table ({len(between)} comparisons).", "",
