@@ -174,7 +174,8 @@ def headline(entries: list) -> list[str]:
     oracle = sorted({r["oracle"] for r in gaps.values()})
     out = [f"#### Headline: gap to the English oracle ({', '.join(oracle)}), {_display(entries, metric)}", "",
            f"Cells: system − oracle on the same prompt ids and seeds, mean [95% CI]; {MARK}: the Holm-adjusted "
-           f"sign-flip test rejects a zero gap at {ALPHA} ({len(gaps)} comparisons); n: {_n_label(list(gaps.values()))}.",
+           f"sign-flip test rejects a zero gap at {ALPHA} ({len(gaps)} comparisons; with few prompts that differ "
+           f"the exact test cannot reject even where the interval excludes zero); n: {_n_label(list(gaps.values()))}.",
            "", "| strategy | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
     for strategy in sorted({s for s, _ in gaps}):
         out.append(f"| {strategy} | " + " | ".join(_gap_cell(gaps.get((strategy, lang))) for lang in langs) + " |")
@@ -304,9 +305,10 @@ def demo_lines(run_ids: list[str]) -> list[str]:
             continue
         lines.append(f"{set_name}: paired gaps on {metric}, mean [95% CI] (Holm-adjusted sign-flip p)")
         for (strategy, lang), r in sorted(oracle_gaps(group, metric).items()):
-            lines.append(f"  {strategy} - {r['oracle']:<14} {lang} {_demo_cell(r)}")
-        for (a, b, lang), r in strategy_gaps(group, metric).items():
-            lines.append(f"  {a} - {b:<14} {lang} {_demo_cell(r)}")
+            lines.append(f"  {strategy + ' - ' + r['oracle']:<36} {lang} {_demo_cell(r)}")
+        between = strategy_gaps(group, metric)
+        for (a, b, lang), r in sorted(between.items(), key=lambda kv: (kv[1]["order"], kv[0][2])):
+            lines.append(f"  {a + ' - ' + b:<36} {lang} {_demo_cell(r)}")
         cons = [(e.summary["metrics"]["consistency"], e) for e in group if "consistency" in e.summary["metrics"]]
         if cons:
             lines.append("  consistency with the oracle (image cosine): " + ", ".join(

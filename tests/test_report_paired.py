@@ -128,7 +128,7 @@ def test_demo_lines_print_gaps_and_consistency_order(bench_home, reports, monkey
     gaps = oracle_gaps(load_results(), "acc")
     r = gaps[("pea-<lang>", "zh")]
     assert lines[0] == "toyset v1: paired gaps on acc, mean [95% CI] (Holm-adjusted sign-flip p)"
-    assert any(line.startswith("  pea-<lang> - toy-en") and line.endswith(
+    assert any(line.startswith("  pea-<lang> - toy-en ") and line.endswith(
         f"zh {r['diff']:+.3f} [{r['ci'][0]:+.3f}, {r['ci'][1]:+.3f}] (p {r['p_holm']:.3g})") for line in lines)
     assert any(line.startswith("  pea-<lang> - asis-toy") for line in lines)
     assert lines[-1] == ("  consistency with the oracle (image cosine): translate-toy zh 0.9700, pea-zh zh 0.8900, "
