@@ -69,6 +69,14 @@ def test_consistency_is_the_image_cosine_to_the_oracle(pair):
     b = b / np.linalg.norm(b, axis=1, keepdims=True)
     assert result["value"] == pytest.approx(float(np.mean(np.sum(a * b, axis=1))), rel=1e-6)
     assert result["value"] < 0.999  # different pictures
+    # a second oracle run holding only two prompts: the one that pairs with more images is chosen
+    from bench.evaluate import read_run
+    from bench.stats.consistency import find_oracle
+
+    make_run(paths.runs_dir(), "a-tiny-en-culture-en-small", n_prompts=2, samples=2, lang="en", spec_extra=ORACLE)
+    spec = paths.read_json(system / "spec.json")
+    assert find_oracle(spec, rows=read_run(system).rows) == oracle
+    assert find_oracle(spec).name == "a-tiny-en-culture-en-small"  # without rows: the first by name
     # the oracle against itself: the metric does not apply
     again = evaluate_run(oracle, EvalConfig(refstats="toy"))
     assert "consistency" in again["skipped"] and "oracle itself" in again["skipped"]["consistency"]

@@ -21,7 +21,7 @@ class OracleConsistency(Metric):
 
         if is_oracle(ctx.run.spec):
             return None, "the run is the English oracle itself"
-        folder = find_oracle(ctx.run.spec)
+        folder = find_oracle(ctx.run.spec, rows=ctx.rows)
         if folder is None:
             return None, "no English oracle run with the same prompt set, base, seed and sampler (generate it first)"
         return folder, None

@@ -35,8 +35,9 @@ def is_oracle(spec: dict) -> bool:
     return kind == "english" if kind else spec.get("lang") == "en"
 
 
-def find_oracle(spec: dict, runs: Path | None = None) -> Path | None:
-    """The English oracle's run folder matching `spec` (same base, prompt set and sampler settings), or None."""
+def find_oracle(spec: dict, runs: Path | None = None, rows: list[dict] | None = None) -> Path | None:
+    """The English oracle's run folder matching `spec` (same base, prompt set and sampler settings), or None;
+    given the run's `rows`, the candidate sharing most (prompt id, sample, seed) with them."""
     runs = runs or paths.runs_dir()
     if not runs.is_dir():
         return None
@@ -53,6 +54,10 @@ def find_oracle(spec: dict, runs: Path | None = None) -> Path | None:
             continue
         if all(other.get(f) == spec.get(f) for f in SAMPLER_FIELDS):
             found.append(folder)
+    if len(found) > 1 and rows:  # several (e.g. other --limit): the one that pairs with most of the run's images
+        from bench.evaluate import read_run
+
+        return max(found, key=lambda f: (len(pair_rows(rows, read_run(f).rows)), f.name))
     return found[0] if found else None
 
 
