@@ -73,3 +73,28 @@ def base_from_argument(value: str):
     name = str(Path(value).resolve()) if Path(value).exists() else value
     return BASES.register(name, BaseModel(name, name, family, resolve.tier_of(value), int(resolution),
                                           int(unet["cross_attention_dim"]), pooled))
+
+
+def load_base_pipeline(base: str | BaseModel, torch_dtype=None, text_encoders: bool = True):
+    """The stock diffusers pipeline of a base model, the one loader every stage uses: from the zoo, a local
+    folder or the HF cache; the English text encoders left out for PEA use; safety checker off (images are
+    scored, not shown)."""
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+
+    from bench.errors import NotAvailableOffline
+    from bench.models import weights
+
+    b = get_base(base) if isinstance(base, str) else base
+    kwargs: dict = {} if torch_dtype is None else {"dtype": torch_dtype}
+    if not text_encoders:
+        kwargs.update(text_encoder=None, tokenizer=None)
+        if b.is_sdxl:
+            kwargs.update(text_encoder_2=None, tokenizer_2=None)
+    if not b.is_sdxl:
+        kwargs.update(safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    cls = StableDiffusionXLPipeline if b.is_sdxl else StableDiffusionPipeline
+    try:
+        return cls.from_pretrained(weights.load_path(b.model_id), **kwargs)
+    except OSError as exc:
+        raise NotAvailableOffline(f"cannot load base '{b.name}' ({b.model_id}): "
+                                  f"{str(exc).splitlines()[0][:160]}") from None

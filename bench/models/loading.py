@@ -9,7 +9,7 @@ from typing import Any
 from bench import paths
 from bench.errors import BenchError, NotAvailableOffline
 from bench.models import weights
-from bench.models.bases import get_base
+from bench.models.bases import get_base, load_base_pipeline
 from bench.models.pipelines import SystemSpec, check_language, get_system
 from bench.runtime import default_device, resolve_dtype
 
@@ -67,20 +67,6 @@ def load_system(name: str, lang: str | None = None, device: str | None = None, d
 def load_pipeline(name: str, lang: str | None = None, device: str | None = None, dtype: str = "auto"):
     """A diffusers pipeline for system `name` that takes native-language prompts (LoRA and ControlNet work)."""
     return load_system(name, lang=lang, device=device, dtype=dtype).native_pipeline()
-
-
-def load_base_pipeline(base: str, torch_dtype, text_encoders: bool = True):
-    """The stock diffusers pipeline of a base model (safety checker off: images are scored, not shown)."""
-    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
-
-    b = get_base(base)
-    path = weights.load_path(b.model_id)
-    if b.is_sdxl:
-        extra = {} if text_encoders else dict(text_encoder=None, text_encoder_2=None, tokenizer=None,
-                                              tokenizer_2=None)
-        return StableDiffusionXLPipeline.from_pretrained(path, dtype=torch_dtype, **extra)
-    return StableDiffusionPipeline.from_pretrained(path, dtype=torch_dtype, safety_checker=None,
-                                                   feature_extractor=None, requires_safety_checker=False)
 
 
 def _build_plain(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.models.bases import BaseModel, get_base
+from bench.models.bases import BaseModel, get_base, load_base_pipeline
 from bench.models.encoders import StudentEncoder, get_student_spec, load_student_encoder
 
 log = logging.getLogger(__name__)
@@ -85,29 +85,7 @@ class PEAConditioner:
 
     def load_base_pipeline(self, torch_dtype=None, keep_text_encoders: bool = False):
         """The base diffusers pipeline, without its English text encoders unless asked for."""
-        return load_base_pipeline(self.base, torch_dtype=torch_dtype, keep_text_encoders=keep_text_encoders)
-
-
-def load_base_pipeline(base: BaseModel, torch_dtype=None, keep_text_encoders: bool = False):
-    """from_pretrained on the base's folder or hub id; the English encoders are dropped for PEA use."""
-    from diffusers import DiffusionPipeline
-
-    from bench.models import zoo
-
-    kwargs: dict[str, Any] = {}
-    if torch_dtype is not None:
-        kwargs["torch_dtype"] = torch_dtype
-    if not keep_text_encoders:
-        kwargs.update(text_encoder=None, tokenizer=None)
-        if base.is_sdxl:
-            kwargs.update(text_encoder_2=None, tokenizer_2=None)
-    try:
-        return DiffusionPipeline.from_pretrained(zoo.resolve(base.model_id), **kwargs)
-    except OSError as exc:
-        from bench.errors import NotAvailableOffline
-
-        raise NotAvailableOffline(f"cannot load base '{base.name}' ({base.model_id}): "
-                                  f"{str(exc).splitlines()[0][:160]}") from None
+        return load_base_pipeline(self.base, torch_dtype, text_encoders=keep_text_encoders)
 
 
 def load_pea_pipeline(folder: Path | str, torch_dtype=None):
