@@ -18,8 +18,10 @@ from typing import Any
 
 from bench.errors import BenchError
 
-# Where the repository's data lives (prompts/, corpora/, reports/); a checkout, not site-packages.
+# The checkout this module was loaded from (git commit lookups; shipped data when not installed as a wheel).
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A wheel carries the checkout's shipped data (prompts/, corpora/sample/) here; setup.py copies it in.
+_PACKAGED = Path(__file__).resolve().parent / "_shipped"
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -41,14 +43,36 @@ def _folder_setting(variable: str, value: str) -> Path:
 
 
 def repo_dir(name: str) -> Path:
-    """A top-level data folder of the project (prompts, corpora, reports); BENCH_<NAME>_DIR overrides it."""
+    """A data folder the user's work goes to (prompts, corpora, reports): BENCH_<NAME>_DIR, else ./<name>.
+
+    Relative to the working directory, never to where pea-bench is installed.
+    """
     override = os.environ.get(f"BENCH_{name.upper()}_DIR")
-    return _folder_setting(f"BENCH_{name.upper()}_DIR", override) if override else REPO_ROOT / name
+    return _folder_setting(f"BENCH_{name.upper()}_DIR", override) if override else Path.cwd().resolve() / name
+
+
+def shipped_dir(name: str) -> Path:
+    """Read-only data shipped with pea-bench (prompts, corpora/sample): in the wheel, else in the checkout."""
+    packaged = _PACKAGED / name
+    return packaged if packaged.is_dir() else REPO_ROOT / name
 
 
 def prompts_dir() -> Path:
-    """Where prompt sets live: prompts/<set>/<lang>.jsonl and set.toml."""
-    return repo_dir("prompts")
+    """Where prompt sets are looked up first: BENCH_PROMPTS_DIR, else ./prompts if it exists, else the shipped ones."""
+    local = repo_dir("prompts")
+    if os.environ.get("BENCH_PROMPTS_DIR") or local.is_dir():
+        return local
+    return shipped_dir("prompts")
+
+
+def prompt_roots() -> list[Path]:
+    """Folders holding prompt sets, first match wins: prompts_dir(), then the shipped sets (unless
+    BENCH_PROMPTS_DIR says exactly where to look)."""
+    roots = [prompts_dir()]
+    shipped = shipped_dir("prompts")
+    if not os.environ.get("BENCH_PROMPTS_DIR") and shipped.resolve() != roots[0].resolve():
+        roots.append(shipped)
+    return roots
 
 
 def corpora_dir() -> Path:
@@ -315,8 +339,9 @@ def corpus_sample_path(name: str) -> Path:
 
 
 def shipped_sample_captions() -> Path:
-    """The hand-written, hand-translated captions shipped in corpora/sample/."""
-    return REPO_ROOT / "corpora" / "sample" / "captions.jsonl"
+    """The hand-written, hand-translated captions shipped in corpora/sample/ (a local copy wins)."""
+    local = corpora_dir() / "sample" / "captions.jsonl"
+    return local if local.is_file() else shipped_dir("corpora/sample") / "captions.jsonl"
 
 
 # Evaluation layout: runs/<id>/features/*.npz (shared by metrics), runs/<id>/scores/<metric>.parquet,

@@ -40,11 +40,15 @@ def register_prompt_set(folder: str | Path, name: str | None = None) -> str:
     return name
 
 
-def _shipped_sets() -> list[str]:
-    root = paths.prompts_dir()
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if (p / "set.toml").is_file())
+def _shipped_sets() -> dict[str, Path]:
+    """name -> folder of every set under paths.prompt_roots() (an earlier root wins)."""
+    found: dict[str, Path] = {}
+    for root in paths.prompt_roots():
+        if root.is_dir():
+            for p in sorted(root.iterdir()):
+                if (p / "set.toml").is_file():
+                    found.setdefault(p.name, p)
+    return found
 
 
 def list_prompt_sets() -> list[str]:
@@ -54,8 +58,9 @@ def list_prompt_sets() -> list[str]:
 
 def set_folder(name: str) -> Path:
     """The folder of set `name`, or a did-you-mean error naming the known sets."""
-    if name in _shipped_sets():
-        return paths.child(paths.prompts_dir(), name, what="prompt set")
+    shipped = _shipped_sets()
+    if name in shipped:
+        return paths.child(shipped[name].parent, name, what="prompt set")
     if name in PROMPT_SETS:
         return PROMPT_SETS.get(name)
     raise unknown_name("prompt set", name, list_prompt_sets(), _HINT)

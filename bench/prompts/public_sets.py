@@ -240,7 +240,7 @@ def build_coco_cn(config: CocoCNConfig) -> Path:
 def _write_set(name: str, rows: dict[str, list[dict]], images: dict[str, tuple[str, bytes]],
                description: str, licence: str, source: str) -> Path:
     """Write the reference images, each language file and set.toml (last, so a half-built set is not listed)."""
-    out = paths.child(paths.prompts_dir(), name, what="prompt set")
+    out = paths.child(paths.repo_dir("prompts"), name, what="prompt set")  # ./prompts, never the installed copy
     refs = paths.child(paths.references_dir(), name, what="prompt set")
     for file_name, data in images.values():
         target = refs / file_name

@@ -87,8 +87,8 @@ def _set_toml(description: str) -> str:
 
 
 def write_prompt_sets(root: Path | None = None) -> list[Path]:
-    """Write world-general and world-culture under `root` (default: prompts_dir())."""
-    root = Path(root) if root else paths.prompts_dir()
+    """Write world-general and world-culture under `root` (default: ./prompts or BENCH_PROMPTS_DIR)."""
+    root = Path(root) if root else paths.repo_dir("prompts")
     written = []
     for name, scenes, prefix, culture, description in (
         (GENERAL, general_scenes(), "wg", False,
