@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import paths
+from bench import paths, provenance
 from bench.config import check_settings, setting, stable_hash, to_jsonable
 from bench.errors import BenchError
 from bench.eval_scoring import choose_metrics, score_metric, shared_weight_warnings
@@ -228,30 +227,7 @@ class EvalContext:
                 EXTRACTORS.get(self.extractor).available(self.mode)
 
 
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {}
-    for dist in ("pea-bench", "torch", "transformers", "diffusers", "clean-fid", "numpy", "scipy"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
-
-
-def _git() -> dict[str, Any]:
-    """The commit of the code that computed the numbers (and whether the tree had local changes)."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=paths.REPO_ROOT, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", "bench"))
-    except (OSError, subprocess.SubprocessError):
-        return {"commit": None, "dirty": None}
-    return {"commit": commit or None, "dirty": dirty if commit else None}
+EVAL_PACKAGES = ("pea-bench", "torch", "transformers", "diffusers", "clean-fid", "numpy", "scipy")
 
 
 def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
@@ -292,6 +268,7 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
     used_judges = sorted({r["settings"]["judge"]["name"] for r in results.values() if "judge" in r["settings"]})
     refstats = {r["settings"]["refstats"]["file"]: r["settings"]["refstats"] for r in results.values()
                 if "refstats" in r["settings"]}
+    made = provenance.record(EVAL_PACKAGES)
     summary = {
         "format": SUMMARY_FORMAT,
         "run_id": info.id,
@@ -308,8 +285,8 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
         "refstats": [refstats[k] for k in sorted(refstats)],
         "warnings": warnings,
         "spec": info.spec,
-        "versions": _versions(),
-        "git": _git(),
+        "versions": made["versions"],
+        "git": made["git"],
         "device": ctx.device,
         "timings": {
             "evaluated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

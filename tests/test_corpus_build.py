@@ -83,7 +83,7 @@ def test_sample_corpus_contract(corpora):
     manifest = json.loads(paths.corpus_manifest_path(result.name).read_text())
     assert manifest["rows"] == {"read": 200, "kept": 200, "dropped": 0}
     assert [s["rows"] for s in manifest["shards"]] == [64, 64, 64, 8]
-    assert manifest["translator"]["name"] == "none" and manifest["packages"]["polars"]
+    assert manifest["translator"]["name"] == "none" and manifest["provenance"]["versions"]["polars"]
     assert {f["name"] for f in manifest["filters"]} >= {"exact_duplicate", "language_id", "repeated_ngram"}
     assert len(manifest["sources"][0]["sha256"]) == 64
     sample_md = paths.corpus_sample_path(result.name).read_text()

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import importlib.metadata
 import logging
-import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from bench import paths, runtime
+from bench import paths, provenance, runtime
 from bench.config import check_settings, config_hash, setting, to_jsonable
 from bench.corpus.filters import (
     POST_FILTERS,
@@ -271,25 +269,6 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
     return BuildResult(name, paths.corpus_dir(name), built, skipped, total, finished, manifest)
 
 
-def _versions() -> dict[str, str | None]:
-    out = {}
-    for package in PACKAGES:
-        try:
-            out[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            out[package] = None
-    return out
-
-
-def _git_commit() -> str | None:
-    try:
-        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO_ROOT, capture_output=True,
-                                text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None
-
-
 def _describe_source(source: Source) -> dict:
     """A source for the manifest; files over 2 GiB in total are listed by size instead of hashed."""
     if sum(f.stat().st_size for f in source.files) > 2 << 30:
@@ -325,8 +304,7 @@ def finalize(name: str, config: CorpusConfig, sources: list[Source], translator:
         "content_hash": content,
         "columns": list(CORPUS_COLUMNS),
         "processes": world,
-        "packages": _versions(),
-        "git_commit": _git_commit(),
+        "provenance": provenance.record(PACKAGES),
         "command": " ".join(sys.argv),
     }
     paths.write_json(paths.corpus_manifest_path(name), manifest)

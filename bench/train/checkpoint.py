@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench import paths
+from bench import paths, provenance
 from bench.errors import BenchError
 
 log = logging.getLogger(__name__)
@@ -158,25 +158,7 @@ def read_state(folder: Path) -> dict:
     return torch.load(Path(folder) / STATE, map_location="cpu", weights_only=True)
 
 
-def provenance() -> dict:
-    """Package versions, git commit and time, so a checkpoint says what code made it."""
-    import datetime
-    import importlib.metadata
-    import subprocess
-
-    versions = {}
-    for package in ("pea-bench", "torch", "diffusers", "transformers", "accelerate", "safetensors"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=paths.REPO_ROOT, capture_output=True, text=True,
-                                timeout=5, check=False).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    return {"versions": versions, "git_commit": commit,
-            "written": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+TRAIN_PACKAGES = ("pea-bench", "torch", "diffusers", "transformers", "accelerate", "safetensors")
 
 
 def model_card(config: dict) -> str:
@@ -300,5 +282,5 @@ def run_record(trainer: Any, step: int, losses: dict) -> dict:
         "training": {**to_jsonable(trainer.cfg), "run_hash": trainer.cfg.run_hash, "resolution": trainer.resolution,
                      "device": str(trainer.accelerator.device), "weight_dtype": str(trainer.weight_dtype),
                      "processes": trainer.accelerator.num_processes},
-        "losses": losses, "choices": CHOICES, "provenance": provenance(),
+        "losses": losses, "choices": CHOICES, "provenance": provenance.record(TRAIN_PACKAGES),
     }
