@@ -25,7 +25,6 @@ class JudgeCheckConfig:
 
 def _pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str, str]]:
     """(image path or bytes, native caption, English caption) triples from a corpus, prompt set or jsonl."""
-    import json
     from pathlib import Path
 
     from bench import paths
@@ -62,14 +61,12 @@ def _pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str,
         path = Path(source)
         if not path.is_file():
             raise BenchError(f"pairs file {path} does not exist (or use corpus:<name> / set:<prompt set>)")
-        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    row = json.loads(line)
-                    image = paths.inside(path.parent, row["image"], what=f"{path}:{line_no}: image")
-                    out.append((image, row["text"], row["text_en"]))
-                except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                    raise BenchError(f"{path}:{line_no}: needs JSON with image, text, text_en ({exc})") from None
+        for line_no, row in paths.iter_jsonl(path):
+            try:
+                image = paths.inside(path.parent, row["image"], what=f"{path}:{line_no}: image")
+                out.append((image, row["text"], row["text_en"]))
+            except (KeyError, TypeError) as exc:
+                raise BenchError(f"{path}:{line_no}: needs image, text and text_en ({exc})") from None
     if len(out) < 2:
         raise BenchError(f"judge-check needs at least 2 local images with {lang} captions in {source}, found "
                          f"{len(out)}; pass --pairs corpus:<name> (images fetched), set:<prompt set with reference "

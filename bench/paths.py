@@ -205,20 +205,43 @@ def read_json(path: Path) -> Any:
         raise BenchError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
 
 
-def read_jsonl(path: Path) -> list[Any]:
-    """The rows of a JSON-lines file; a broken line is a one-line BenchError naming file and line."""
-    rows = []
+class JsonLineError(BenchError):
+    """A bad line of a JSON-lines file; the message starts with file:line."""
+
+
+def iter_jsonl(path: Path, on_error: Callable[[str], None] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line of a JSON-lines file: the one reader every stage uses.
+
+    A line that is not a JSON object raises JsonLineError "FILE:LINE: not valid JSON (...)" or
+    "FILE:LINE: expected a JSON object, got list"; with `on_error` the message is passed to it and the line
+    skipped instead (the prompt-set validator collects every problem). A missing or non-UTF-8 file is a
+    BenchError.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BenchError(f"{path} does not exist") from None
-    for line_no, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise BenchError(f"{path}:{line_no}: not valid JSON ({exc.msg})") from None
-    return rows
+    except UnicodeDecodeError as exc:
+        raise BenchError(f"{path}: not UTF-8 ({exc.reason})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            problem = None if isinstance(obj, dict) else f"expected a JSON object, got {type(obj).__name__}"
+        except json.JSONDecodeError as exc:
+            problem = f"not valid JSON ({exc.msg} at column {exc.colno})"
+        if problem is None:
+            yield number, obj
+        elif on_error is None:
+            raise JsonLineError(f"{path}:{number}: {problem}")
+        else:
+            on_error(f"{path}:{number}: {problem}")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The rows of a JSON-lines file (iter_jsonl without line numbers)."""
+    return [obj for _, obj in iter_jsonl(path)]
 
 
 class LockHeld(BenchError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,13 +58,7 @@ def read_run(run: Path) -> Run:
     if not meta.is_file():
         raise BenchError(f"{meta} does not exist; generate the run first")
     rows = []
-    for line_no, line in enumerate(meta.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BenchError(f"{meta}:{line_no}: not valid JSON ({exc.msg})") from None
+    for line_no, row in paths.iter_jsonl(meta):
         missing = [k for k in _REQUIRED if k not in row]
         if missing:
             raise BenchError(f"{meta}:{line_no}: missing field(s) {', '.join(missing)}")

@@ -9,7 +9,6 @@ scoring the same images again reuses every cached feature and metric.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import shutil
 from dataclasses import dataclass
@@ -37,13 +36,7 @@ class FolderConfig:
 def _from_metadata(folder: Path) -> list[tuple[Path, str, int]]:
     """(file, prompt id, sample) from the folder's metadata.jsonl."""
     out = []
-    for line_no, line in enumerate((folder / METADATA).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BenchError(f"{folder / METADATA}:{line_no}: not valid JSON ({exc.msg})") from None
+    for line_no, row in paths.iter_jsonl(folder / METADATA):
         file = row.get("file") or row.get("file_name") or row.get("image")
         if not file or "prompt_id" not in row:
             raise BenchError(f"{folder / METADATA}:{line_no}: needs 'file' (or 'file_name') and 'prompt_id'")

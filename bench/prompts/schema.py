@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import paths
 from bench.errors import BenchError
 
 
@@ -110,23 +110,11 @@ def where(path: Path, line: int | None = None) -> str:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a broken line raises RowError."""
+    """Yield (line number, object) for each non-blank line; a broken line raises RowError (bench.paths.iter_jsonl)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BenchError(f"{path} does not exist") from None
-    except UnicodeDecodeError as exc:
-        raise BenchError(f"{path}: not UTF-8 ({exc.reason})") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RowError(f"{where(path, number)}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(obj, dict):
-            raise RowError(f"{where(path, number)}: expected a JSON object, got {type(obj).__name__}")
-        yield number, obj
+        yield from paths.iter_jsonl(path)
+    except paths.JsonLineError as exc:
+        raise RowError(str(exc)) from None
 
 
 def _check_fields(obj: dict, required: dict, optional: dict, loc: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -95,21 +94,11 @@ def _parse_rows(path: Path, parse, report: SetReport) -> list[tuple[int, Any]]:
     """Parse every line, recording a problem per bad line instead of stopping at the first."""
     rows: list[tuple[int, Any]] = []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        report.problems.append(f"{path}: not UTF-8 ({exc.reason})")
+        lines = list(paths.iter_jsonl(path, on_error=report.problems.append))
+    except BenchError as exc:  # not UTF-8
+        report.problems.append(str(exc))
         return rows
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            report.problems.append(f"{where(path, number)}: not valid JSON ({exc.msg} at column {exc.colno})")
-            continue
-        if not isinstance(obj, dict):
-            report.problems.append(f"{where(path, number)}: expected a JSON object")
-            continue
+    for number, obj in lines:
         try:
             item = parse(obj, path, number)
             paths.safe_id(item.id, "id")
