@@ -10,7 +10,6 @@ returns 2048 features. It has no internal resize, so it cannot serve clean-fid's
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import warnings
 from collections.abc import Callable
@@ -43,11 +42,9 @@ def fid_helper_path() -> Path | None:
 
 @functools.lru_cache(maxsize=8)
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from bench.hashing import sha256_file
+
+    return sha256_file(Path(path))
 
 
 def file_sha256(path: Path) -> str:

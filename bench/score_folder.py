@@ -8,7 +8,6 @@ scoring the same images again reuses every cached feature and metric.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 from dataclasses import dataclass
@@ -108,7 +107,9 @@ def map_images(cfg: FolderConfig):
 
 
 def _digest(file: Path) -> str:
-    return hashlib.sha256(file.read_bytes()).hexdigest()
+    from bench.hashing import sha256_file
+
+    return sha256_file(file)
 
 
 def build_run(cfg: FolderConfig) -> Path:

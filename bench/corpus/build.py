@@ -33,6 +33,7 @@ from bench.corpus.filters import (
 from bench.corpus.sources import Source, open_source
 from bench.corpus.translators import Translator, load_translator
 from bench.errors import BenchError
+from bench.hashing import sha256_file
 from bench.languages import get_language
 from bench.progress import rate_bar
 
@@ -139,20 +140,12 @@ def _shard_frame(frame: pl.DataFrame, lang: str) -> pl.DataFrame:
     return frame.with_columns(pl.lit(lang).alias("lang")).select(CORPUS_COLUMNS)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _write_shard(name: str, index: int, frame: pl.DataFrame, stats: dict) -> None:
     """Write the parquet shard, then its stats file (the 'finished' mark), both atomically."""
     shard = paths.corpus_shard_path(name, index)
     paths.atomic_write(shard, lambda tmp: frame.write_parquet(tmp, compression=PARQUET_COMPRESSION))
     stats = {**stats, "file": shard.relative_to(paths.corpus_dir(name)).as_posix(), "rows": frame.height,
-             "sha256": _sha256(shard)}
+             "sha256": sha256_file(shard)}
     paths.write_json(paths.corpus_shard_stats_path(name, index), stats)
 
 

@@ -7,7 +7,6 @@ many processes build it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ import polars as pl
 from bench import paths
 from bench.corpus.tables import lazy_table, stream, table_files, table_plan
 from bench.errors import BenchError, NotAvailableOffline
+from bench.hashing import sha256_files
 from bench.languages import get_language
 from bench.registry import Registry
 
@@ -102,13 +102,7 @@ def conform(frame: pl.DataFrame, label: str) -> pl.DataFrame:
 
 def files_sha256(files: list[Path]) -> str:
     """SHA-256 over the bytes of `files` in order (names included, so renames show)."""
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0")
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_files(files)
 
 
 def _existing(location: str, what: str) -> Path:

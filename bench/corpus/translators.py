@@ -7,7 +7,6 @@ into English with the same code), decodes deterministically, and records the set
 from __future__ import annotations
 
 import abc
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError, NotAvailableOffline
+from bench.hashing import sha256_files
 from bench.languages import Language, get_language
 from bench.registry import Registry
 from bench.runtime import hub_offline, pick_device
@@ -115,13 +115,8 @@ FAMILIES = {
 
 def weights_revision(folder: Path) -> str:
     """A short content hash of a local model folder's config and weights (its 'revision')."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.json")) + sorted(folder.glob("*.safetensors")):
-        digest.update(path.name.encode())
-        with open(path, "rb") as handle:
-            while chunk := handle.read(1 << 22):
-                digest.update(chunk)
-    return "sha256:" + digest.hexdigest()[:16]
+    files = sorted(folder.glob("*.json")) + sorted(folder.glob("*.safetensors"))
+    return "sha256:" + sha256_files(files, label=lambda p: p.name.encode())[:16]
 
 
 def _load_pretrained(model_id: str, dtype):

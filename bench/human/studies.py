@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench import paths
 from bench.errors import BenchError
+from bench.hashing import sha256_file
 
 LEVELS = ("native", "fluent", "learning")
 _LANG_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -32,11 +33,7 @@ def token_hash(token: str) -> str:
 
 def file_sha256(path: Path) -> str:
     """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from bench import paths
 from bench.errors import BenchError
+from bench.hashing import sha256_files
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,7 @@ def shard_files(folder: Path) -> list[Path]:
 
 
 def _file_hash(files: list[Path], root: Path) -> str:
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(str(f.relative_to(root)).encode())
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-    return digest.hexdigest()[:16]
+    return sha256_files(files, label=lambda f: str(f.relative_to(root)).encode())[:16]
 
 
 def fingerprint(folder: Path) -> dict:
