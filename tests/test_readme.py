@@ -28,6 +28,7 @@ SKIP = [
     (r"^bench run suites/paper-zh\.toml$", "the paper's comparison on SDXL (GPU)"),
     (r"^bench run suites/world\.toml$", "the full toy-world comparison (minutes); tests/test_suite.py runs a small one"),
     (r"--include tests/fixtures/plugin_example", "needs MY_SYSTEM_FOLDER; tests/test_plugin_example.py runs these"),
+    (r"^bench serve$", "a server that runs until stopped; tests/test_serve_load.py and test_serve_browser.py start it"),
 ]
 
 # Smaller sizes, same commands: (pattern, replacement) applied in order.
