@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -114,7 +115,7 @@ def mirror_top_level(run_dir: Path, step_dir: Path) -> list[str]:
         source, target = step_dir / name, Path(run_dir) / name
         if target.is_file() and filecmp.cmp(source, target, shallow=False):
             continue
-        paths.atomic_write(target, lambda t, s=source: shutil.copyfile(s, t))
+        paths.atomic_write(target, functools.partial(shutil.copyfile, source))
         replaced.append(name)
     return replaced
 

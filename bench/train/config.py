@@ -105,7 +105,7 @@ class TrainConfig:
                 fill[key] = value
         for key, value in fill.items():
             object.__setattr__(self, key, value)
-        if self.lr_end >= self.lr:
+        if self.lr_end is not None and self.lr_end >= self.lr:
             raise BenchError(f"--lr-end ({self.lr_end}) must be below --lr ({self.lr})")
         if not (self.kd_output or self.kd_features or self.kd_text_weight > 0 or self.hybrid):
             raise BenchError("nothing to train: output, feature and text distillation and hybrid are all off")
@@ -136,7 +136,7 @@ class TrainConfig:
         from bench.models.encoders import get_student_spec
         from bench.models.resolve import slug
 
-        base, encoder = slug(get_base(self.base).name), slug(get_student_spec(self.encoder).name)
+        base, encoder = slug(get_base(self.base).name), slug(get_student_spec(str(self.encoder)).name)
         return f"pea-{self.lang}-{base}-{encoder}-{self.run_hash[:8]}"
 
 

@@ -42,6 +42,7 @@ class Trainer:
         self.cfg = cfg
         self.language = get_language(cfg.lang)
         self.base = get_base(cfg.base)
+        assert cfg.encoder is not None and cfg.corpus is not None  # TrainConfig fills both
         self.spec = get_student_spec(cfg.encoder)
         self.corpus = data.find_corpus(cfg.corpus)
         self.run_dir = paths.checkpoint_dir(cfg.run_name())
@@ -96,6 +97,8 @@ class Trainer:
         if cfg.init_adapter:
             adapter = checkpoint.init_weights(adapter, Path(cfg.init_adapter), self.spec, self.base.name)
         self.adapter = adapter.to(device)
+        # The recipe filled these when the config was built.
+        assert cfg.weight_decay is not None and cfg.lr_decay_steps is not None and cfg.lr_end is not None
         self.optimizer = torch.optim.AdamW(self.adapter.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         if cfg.warmup_steps > cfg.steps:
             log.warning("--warmup-steps %d is longer than the run (%d steps): warming up over %d steps instead",
@@ -132,7 +135,7 @@ class Trainer:
     def _load_frozen(self, device) -> None:
         """The base's UNet, VAE, noise schedule and English encoders, and the student encoder, all frozen."""
         self.unet, self.vae, self.noise_scheduler, self.student, self.teacher = load_frozen_models(
-            self.base, self.cfg.encoder, device, self.weight_dtype)
+            self.base, self.spec.name, device, self.weight_dtype)
 
     def _raw_adapter(self):
         return self.accelerator.unwrap_model(self.adapter)
@@ -181,7 +184,7 @@ class Trainer:
         b = len(idx)
         # The draws, in a fixed order from the step's generator: latents, noise, timesteps, dropout.
         latents = losses.sample_latents(x["latent_mean"], x["latent_std"], self.vae.config.scaling_factor, gen)
-        noise = losses.offset_noise(latents.shape, cfg.noise_offset, gen).to(device)
+        noise = losses.offset_noise(latents.shape, cfg.noise_offset or 0.0, gen).to(device)
         t = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (b,), generator=gen).to(device)
         noisy = self.noise_scheduler.add_noise(latents, noise, t)
         drop = losses.dropout_mask(b, cfg.cfg_dropout, gen).to(device) if training else torch.zeros(
@@ -294,6 +297,7 @@ class Trainer:
         with lock:
             if self.accelerator.is_main_process:
                 checkpoint.repair(self.run_dir)
+            losses: dict[str, Any]
             start, losses = self._restore() if cfg.resume else (0, {})
             log_path = paths.checkpoint_log_path(self.run_dir)
             history = checkpoint.read_log(log_path, upto=start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -55,7 +56,6 @@ class FrozenCache:
                       shard_rows: int = 1024) -> FrozenCache:
         """Open cache_dir(kind)/<key>/, computing build(row indices) for each shard that is missing or stale."""
         from safetensors import safe_open
-        from safetensors.torch import save_file
 
         folder = paths.frozen_cache_dir(kind, key)
         cache = cls.__new__(cls)
@@ -74,10 +74,16 @@ class FrozenCache:
                         continue
             tensors = {k: v.contiguous().cpu() for k, v in build(rows).items()}
             meta = {"ids_hash": ids_hash, "first_id": ids[rows[0]], "rows": str(len(rows))}
-            paths.atomic_write(path, lambda tmp, t=tensors, m=meta: save_file(t, str(tmp), metadata=m))
+            paths.atomic_write(path, functools.partial(_save_shard, tensors, meta))
             built += len(rows)
         log.info("%s cache %s: %d rows computed, %d reused", kind, key, built, len(ids) - built)
         return cls(folder, len(ids), shard_rows)
+
+
+def _save_shard(tensors: dict[str, Any], meta: dict[str, str], tmp: Path) -> None:
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(tmp), metadata=meta)
 
 
 def model_key(model_id: str) -> str:
