@@ -283,7 +283,7 @@ def test_cli_dry_run_then_generate_print_the_run_folder(bench_home, prompts_dir)
     assert not (bench_home / "runs").exists()
     run = CliRunner().invoke(app, args)
     assert run.exit_code == 0
-    folder = Path(run.output.strip().splitlines()[-1])
+    folder = Path(run.stdout.strip().splitlines()[-1])  # stderr may carry a library's load bar
     assert folder == run_dir_for(GenerateConfig(model="tiny-sdxl-en", prompts="mini", lang="zh", samples=1, steps=1,
                                                 size=16, limit=1))
     assert (folder / "images" / "cat_0.png").is_file() and f"{folder}  (1 images" in dry.output
