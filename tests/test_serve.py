@@ -109,6 +109,13 @@ def test_tokens_are_scoped_and_checked(client):
     # Image URLs take ids, never paths.
     assert client.get(f"/a/{first}/img/..%2F..%2Fspec.json").status_code == 404
     assert client.get("/results/img/..%2F..%2Fetc/passwd/0", cookies={"bench_admin": ADMIN}).status_code in (403, 404)
+    new = {"prompts": "culture", "lang": "zh", "systems": "sys-a,sys-b", "name": "s2"}
+    assert client.post("/admin/studies", data=new).status_code == 403
+    assert client.post("/admin/studies", data=new | {"admin_token": ADMIN}).json() == {"study": "s2"}
+    r = client.post("/admin/studies", data=new | {"admin_token": ADMIN})
+    assert r.status_code == 400 and "exists already" in r.text
+    r = client.post("/admin/studies", data=new | {"admin_token": ADMIN, "name": "../x"})
+    assert r.status_code == 400 and "cannot name a file" in r.text
     r = client.get("/results", cookies={"bench_admin": ADMIN})
     assert r.status_code == 200
     assert "default-src 'self'" in r.headers["content-security-policy"]

@@ -157,6 +157,19 @@ def create_app(token: str, db_file: Path | None = None):
             return reject(404, "no such image")
         return FileResponse(path, media_type="image/png")
 
+    async def new_study_api(request: Request) -> Response:
+        form = await read_form(request)
+        if not is_admin(request, form):
+            return reject(403, "admin token required")
+        systems = [x for x in form.get("systems", "").replace(",", " ").split() if x]
+        try:
+            study = await run_in_threadpool(with_conn, lambda conn: studies.create_study(
+                conn, form.get("prompts", ""), form.get("lang", ""), systems, name=form.get("name") or None,
+                oracle=form.get("oracle") or None))
+        except BenchError as exc:
+            return reject(400, str(exc))
+        return JSONResponse({"study": study}, status_code=201)
+
     async def invite_api(request: Request) -> Response:
         form = await read_form(request)
         if not is_admin(request, form):
@@ -278,6 +291,7 @@ def create_app(token: str, db_file: Path | None = None):
         Route("/results/prompts", prompts_page),
         Route("/results/prompt", prompt_page),
         Route("/results/img/{run_id}/{prompt_id}/{sample:int}", run_image),
+        Route("/admin/studies", new_study_api, methods=["POST"]),
         Route("/admin/studies/{study}/invite", invite_api, methods=["POST"]),
         Route("/admin/studies/{study}/export.jsonl", export_api),
         Route("/a/{token}", annotate),
