@@ -16,9 +16,9 @@ def _refuse_every_model(monkeypatch) -> None:
     """Every model loader the toolkit has raises: pipelines, translators, judges, feature networks."""
     from bench import features, judges
     from bench.corpus import translators
-    from bench.models import pipelines
+    from bench.models import loading
 
-    monkeypatch.setattr(pipelines, "load_system", _refuse("a text-to-image pipeline"))
+    monkeypatch.setattr(loading, "load_system", _refuse("a text-to-image pipeline"))
     monkeypatch.setattr(translators.Seq2SeqTranslator, "__init__", _refuse("a translator"))
     monkeypatch.setattr(judges, "load_judge", _refuse("a judge"))
     monkeypatch.setattr(features, "load_extractor", _refuse("a feature network"))

@@ -69,6 +69,12 @@ class Layout:
         crop = [crop_corner(i, seed, r, buckets[b]) for i, r, b in zip(ids, resized, bucket, strict=True)]
         return cls(buckets, bucket, list(sizes), resized, crop)
 
+    @classmethod
+    def for_models(cls, pairs: Any, vae: Any, unet: Any, resolution: int, seed: int) -> Layout:
+        """The layout of a corpus's images for this VAE and UNet (bucket sides survive all their halvings)."""
+        multiple = 2 ** (len(vae.config.block_out_channels) - 1 + len(unet.config.down_block_types) - 1)
+        return cls.build(pairs.ids, pairs.sizes, resolution, multiple, seed)
+
     def time_ids(self, idx: list[int]) -> Any:
         """SDXL's time ids per row: (original h, w, crop top, left, target h, w), as diffusers orders them."""
         import torch

@@ -16,6 +16,7 @@ from bench import paths, runtime
 from bench.errors import BenchError
 from bench.train import checkpoint, losses
 from bench.train.batches import BatchOrder, step_generator, validation_batches
+from bench.train.buckets import Layout
 from bench.train.config import TrainConfig
 from bench.train.frozen import FrozenInputs, load_frozen_models, model_key
 from bench.train.hooks import FeatureTap, feature_modules
@@ -118,13 +119,8 @@ class Trainer:
         if probe.shape[-1] != self._raw_adapter().in_dim:
             raise BenchError(f"encoder '{cfg.encoder}' gives {probe.shape[-1]}-d states but the adapter takes "
                              f"{self._raw_adapter().in_dim}-d inputs")
-        self.layout = None
-        if self.base.is_sdxl and cfg.aspect_buckets:
-            from bench.train.buckets import Layout
-
-            # Bucket sides must survive the VAE's and the UNet's halvings.
-            multiple = 2 ** (len(self.vae.config.block_out_channels) - 1 + len(self.unet.config.down_block_types) - 1)
-            self.layout = Layout.build(self.pairs.ids, self.pairs.sizes, self.resolution, multiple, cfg.seed)
+        self.layout = Layout.for_models(self.pairs, self.vae, self.unet, self.resolution, cfg.seed) \
+            if self.base.is_sdxl and cfg.aspect_buckets else None
         self.frozen = FrozenInputs(self.pairs, self.student, self.teacher, self.vae, self.resolution, device,
                                    self.layout)
         self.order = BatchOrder(self.train_idx, cfg.batch_size, cfg.seed, self.layout)
