@@ -52,7 +52,7 @@ def url_rows(folder: Path) -> list[dict]:
     return [{"id": k, "url": v} for k, v in seen.items()]
 
 
-def _runner() -> list[str] | None:
+def find_runner() -> list[str] | None:
     """The img2dataset command: $BENCH_IMG2DATASET, this interpreter's module, or one on PATH."""
     if os.environ.get(RUNNER_ENV):
         return [os.environ[RUNNER_ENV]]
@@ -73,7 +73,7 @@ def fetch(cfg: FetchConfig) -> dict:
     rows = url_rows(folder)
     if not rows:
         raise BenchError(f"corpus {folder} has no URL images to fetch (its images are paths or bytes)")
-    runner = _runner()
+    runner = find_runner()
     if runner is None:
         raise BenchError("img2dataset is not installed: pip install 'pea-bench[fetch]' "
                          f"(or point {RUNNER_ENV} at an img2dataset executable in its own environment)")

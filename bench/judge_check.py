@@ -23,7 +23,7 @@ class JudgeCheckConfig:
         check_settings(self)
 
 
-def _pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str, str]]:
+def read_pairs(source: str, lang: str, limit: int | None) -> list[tuple[object, str, str]]:
     """(image path or bytes, native caption, English caption) triples from a corpus, prompt set or jsonl."""
     from pathlib import Path
 
@@ -100,7 +100,7 @@ def judge_check(cfg: JudgeCheckConfig) -> dict:
     except NotAvailableOffline as exc:
         raise NotAvailableOffline(f"{exc}; offline, check the toy world's judge instead: --judge world-clip "
                                   f"--pairs corpus:world-{cfg.lang} (bench judge-check --list shows judges)") from None
-    pairs = _pairs(cfg.pairs, cfg.lang, cfg.limit)
+    pairs = read_pairs(cfg.pairs, cfg.lang, cfg.limit)
     images = [Image.open(io.BytesIO(img) if isinstance(img, bytes) else img).convert("RGB") for img, _, _ in pairs]
     judge = load_judge(name)
     image_emb = judge.encode_images(images)

@@ -310,9 +310,3 @@ def write_plot(entries: list[Entry]) -> Path:
     paths.atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=90, metadata={"Software": None}))
     plt.close(fig)
     return out
-
-
-def require_results() -> None:
-    """Explain what to do when there is nothing to report."""
-    if not load_results():
-        raise BenchError(f"no results in {paths.results_dir()}; run bench evaluate first")

@@ -115,3 +115,23 @@ def test_cycle_finder_finds_a_cycle():
 
 def test_no_import_cycles_among_bench_modules():
     assert cycles(import_graph()) == []
+
+
+def private_uses(path: Path) -> list[str]:
+    """`from bench... import _name` and calls `x._name(...)` in a test file (its own helpers excepted)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bench"):
+            out += [f"{path.name}:{node.lineno} imports {node.module}.{a.name}" for a in node.names
+                    if a.name.startswith("_") and not a.name.startswith("__")]
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+              and node.func.attr.startswith("_") and not node.func.attr.startswith("__")
+              and not (isinstance(node.func.value, ast.Name) and node.func.value.id in ("self", "cls"))):
+            out.append(f"{path.name}:{node.lineno} calls .{node.func.attr}()")
+    return out
+
+
+def test_no_test_calls_a_private_function_of_another_module():
+    tests = Path(__file__).resolve().parent
+    assert [use for f in sorted(tests.rglob("*.py")) for use in private_uses(f)] == []

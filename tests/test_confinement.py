@@ -52,7 +52,7 @@ def test_corpus_image_column_cannot_reach_outside_the_corpus(tmp_path):
 
 
 def test_judge_pairs_file_images_stay_beside_it(tmp_path):
-    from bench.judge_check import _pairs
+    from bench.judge_check import read_pairs
 
     _secret(tmp_path)
     pairs = tmp_path / "pairs" / "pairs.jsonl"
@@ -60,13 +60,13 @@ def test_judge_pairs_file_images_stay_beside_it(tmp_path):
     rows = [{"image": "../outside/secret.png", "text": "猫", "text_en": "a cat"}] * 2
     pairs.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     with pytest.raises(BenchError, match=r"pairs.jsonl:1: image '../outside/secret.png' leaves"):
-        _pairs(str(pairs), "zh", None)
+        read_pairs(str(pairs), "zh", None)
 
 
 def test_prompt_image_stays_in_the_reference_folder(tmp_path, prompts_root, bench_home):
     from generate_helpers import write_prompt_set
 
-    from bench.judge_check import _pairs
+    from bench.judge_check import read_pairs
 
     _secret(tmp_path)
     folder = write_prompt_set(prompts_root, name="pub")
@@ -74,7 +74,7 @@ def test_prompt_image_stays_in_the_reference_folder(tmp_path, prompts_root, benc
     rows[0]["image"] = "../../../outside/secret.png"
     (folder / "zh.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     with pytest.raises(BenchError, match="prompt cat image '../../../outside/secret.png' leaves"):
-        _pairs("set:pub", "zh", None)
+        read_pairs("set:pub", "zh", None)
 
 
 def test_a_results_run_id_cannot_name_a_folder_outside_the_runs(tmp_path, monkeypatch, bench_home):

@@ -27,7 +27,7 @@ def test_full_size_system_distils_and_denoises_through_the_real_code(tmp_path, b
     trainer = Trainer(cfg)
     trainer.setup()
     assert trainer.unet.dtype == torch.bfloat16 and parameter_count(trainer.unet) == 2_567_463_684
-    adapter = trainer._raw_adapter()
+    adapter = trainer.raw_adapter()
     assert adapter.config == {"in_dim": 1024, "hidden_dim": 1024, "out_dim": 1280, "context_dim": 2048}
     before = [p.detach().clone() for p in adapter.parameters()]
     loss, _lr, parts = trainer.step(1)

@@ -104,7 +104,7 @@ def test_crowd_ranks_the_world_pipeline(bench_home, tmp_path, monkeypatch):
                                metrics=("world-accuracy",))
     demo.train_world_pea("zh", demo.build_world_corpus("zh", cfg.corpus_rows), cfg)
     timings: dict = {}
-    runs = {system: demo._run(system, "world-general", lang, cfg, timings)["run"] for system, lang in
+    runs = {system: demo.run_system(system, "world-general", lang, cfg, timings)["run"] for system, lang in
             (("world-en", "en"), ("translate-world", "zh"), ("world-pea-zh", "zh"), ("asis-world", "zh"))}
     with opened() as conn:
         study = create_study(conn, "world-general", "zh", list(runs), name="world", run_ids=runs)

@@ -166,7 +166,8 @@ def test_refstats_of_another_size_are_never_used_silently(world):
 
 def test_small_sets_are_marked_and_kid_is_shown_times_1000(world, tmp_path):
     from bench.refstats import RefstatsConfig, build_refstats
-    from bench.report import _cell, load_results, render
+    from bench.report import load_results, render
+    from bench.report_rows import cell as format_cell
 
     run, refs = world
     build_refstats(RefstatsConfig("refs", str(refs), extractor="tiny-inception", judge="tiny-clip"))
@@ -182,12 +183,12 @@ def test_small_sets_are_marked_and_kid_is_shown_times_1000(world, tmp_path):
     assert set(metrics["kid"]["warnings"]) <= set(summary["warnings"])
     kid = metrics["kid"]
     assert kid["display_scale"] == 1000 and "x1000" in kid["unit"]
-    cell = _cell(kid)
+    cell = format_cell(kid)
     shown = kid["value"] * 1000
     assert cell.startswith(f"{shown:.{2 if abs(shown) >= 1 else 4}f}") and "\u2020 (n=8)" in cell
     if kid.get("ci"):  # the interval is shown in the same unit
         assert f"\u00b1 {(kid['ci'][1] - kid['ci'][0]) * 1000 / 2:.4f}" in cell
-    assert "\u2020" not in _cell(metrics["clip-score"])
+    assert "\u2020" not in format_cell(metrics["clip-score"])
     board = render(load_results())
     assert "KID \u00d710\u00b3" in board and "\u2020: the result's summary carries a warning" in board
 

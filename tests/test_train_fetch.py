@@ -15,9 +15,9 @@ from bench.errors import BenchError
 
 def _img2dataset_available() -> bool:
     """img2dataset importable here, on PATH, or named by BENCH_IMG2DATASET (e.g. a side environment)."""
-    from bench.fetch import _runner
+    from bench.fetch import find_runner
 
-    return _runner() is not None
+    return find_runner() is not None
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_fetch_without_url_rows_or_downloader_is_a_clear_error(tmp_path, monkeyp
     with pytest.raises(BenchError, match="no URL images"):
         fetch_module.fetch(fetch_module.FetchConfig(corpus=str(corpus)))
     corpus = _url_corpus(tmp_path / "web", "http://127.0.0.1:9")
-    monkeypatch.setattr(fetch_module, "_runner", lambda: None)
+    monkeypatch.setattr(fetch_module, "find_runner", lambda: None)
     with pytest.raises(BenchError, match=r"pip install 'pea-bench\[fetch\]'"):
         fetch_module.fetch(fetch_module.FetchConfig(corpus=str(corpus)))
     assert not shutil.which("definitely-not-img2dataset")

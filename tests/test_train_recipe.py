@@ -112,7 +112,7 @@ def test_official_cfg_dropout_keeps_the_pooled_embedding_conditional(trainer_for
     trainer = trainer_for(base="tiny-sdxl", cfg_dropout=0.5)
     idx, calls = _unet_calls(trainer, monkeypatch)
     (s_ctx, s_pool), (t_ctx, t_pool) = calls  # student, then teacher
-    x = trainer._inputs(idx)
+    x = trainer.inputs(idx)
     with torch.no_grad():
         cond_ctx, cond_pool = trainer.adapter(x["student"])
         empty_ctx, _ = trainer.adapter(trainer.empty_student.expand_as(x["student"]))
@@ -258,7 +258,7 @@ def test_sdxl_official_training_uses_buckets_and_true_time_ids(tmp_path, bench_h
         return real(noisy, t, context, pooled, time_ids)
 
     monkeypatch.setattr(trainer, "_unet", spy)
-    idx = trainer._batch(1, 0)
+    idx = trainer.batch_indices(1, 0)
     trainer.loss(idx, step_generator(0, 1, 0, "train"))
     (w, h) = layout.buckets[layout.bucket[idx[0]]]
     scale = 2 ** (len(trainer.vae.config.block_out_channels) - 1)

@@ -20,8 +20,8 @@ def test_short_pea_training_beats_asis(world_dirs):
     corpus = demo.build_world_corpus("zh", cfg.corpus_rows)
     demo.train_world_pea("zh", corpus, cfg)
     timings: dict = {}
-    pea = demo._run("world-pea-zh", "world-general", "zh", cfg, timings)
-    asis = demo._run("asis-world", "world-general", "zh", cfg, timings)
+    pea = demo.run_system("world-pea-zh", "world-general", "zh", cfg, timings)
+    asis = demo.run_system("asis-world", "world-general", "zh", cfg, timings)
     # Measured (see README "The toy world"): as-is sits near chance, PEA follows the teacher.
     print("world PEA test:", {"pea": pea, "asis": asis, "seconds": timings})
     assert pea["accuracy"] >= asis["accuracy"] + 0.15, (pea, asis)

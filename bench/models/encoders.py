@@ -23,7 +23,7 @@ class StudentSpec:
     model_id: str  # hub id, local folder or zoo:<name>
     family: str  # a key of FAMILIES, or any label when `loader` is given
     width: int  # width of the token states the adapter receives
-    hidden_dim: int = 2048  # the adapter's hidden width on SDXL (PAPER.md: 1024 for Chinese-CLIP, else 2048)
+    hidden_dim: int = 2048  # the adapter's hidden width on SDXL (the PEA-Diffusion paper: 1024 for Chinese-CLIP, else 2048)
     max_length: int = 77  # token states are padded to this length (the pooled mean includes padding)
     tier: str = "real"
     loader: Callable[[StudentSpec], StudentEncoder] | None = None  # custom loaders (e.g. a toy world)
@@ -100,11 +100,6 @@ def get_student_spec(name: str) -> StudentSpec:
         if looks_like_model(name):  # zoo:<name>, a hub id or a local transformers folder
             return student_from_argument(name)
     return STUDENT_ENCODERS.get(name)
-
-
-def student_names() -> list[str]:
-    """Every registered student encoder, plug-ins included."""
-    return STUDENT_ENCODERS.names()
 
 
 def student_from_argument(value: str):

@@ -86,9 +86,3 @@ class PEAConditioner:
     def load_base_pipeline(self, torch_dtype=None, keep_text_encoders: bool = False):
         """The base diffusers pipeline, without its English text encoders unless asked for."""
         return load_base_pipeline(self.base, torch_dtype, text_encoders=keep_text_encoders)
-
-
-def load_pea_pipeline(folder: Path | str, torch_dtype=None):
-    """(pipeline, conditioner) for a checkpoint: `pipe(**cond.pipeline_kwargs(prompts))` draws images."""
-    cond = PEAConditioner.from_checkpoint(folder)
-    return cond.load_base_pipeline(torch_dtype=torch_dtype), cond

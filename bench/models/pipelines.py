@@ -31,7 +31,7 @@ KINDS = ("pea", "translate", "asis", "english", "public")
 # Languages of the public multilingual models, as their model cards list them.
 ALTDIFFUSION_M18_LANGS = ("en", "zh", "fr", "es", "de", "pt", "ja", "ko", "ru", "it", "nl", "ar", "th", "vi",
                           "tr", "pl", "hi", "uk")
-PEA_LANGS = ("zh", "ko", "ja", "ru", "it")  # the languages PEA-Diffusion was trained for (PAPER.md)
+PEA_LANGS = ("zh", "ko", "ja", "ru", "it")  # the languages the PEA-Diffusion paper trained adapters for
 RELEASED_PEA = "OPPOer/PEA-Diffusion"  # released zh adapter for SDXL
 
 

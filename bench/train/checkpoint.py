@@ -271,7 +271,7 @@ def run_record(trainer: Any, step: int, losses: dict) -> dict:
     from bench.models.adapter import parameter_count
     from bench.train.recipes import CHOICES
 
-    adapter = trainer._raw_adapter()
+    adapter = trainer.raw_adapter()
     return {
         "format": "pea-bench-adapter/1",
         "base": trainer.base.name, "base_model": trainer.base.model_id, "family": trainer.base.family,

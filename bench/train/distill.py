@@ -116,9 +116,9 @@ class Trainer:
             raise BenchError(f"text distillation needs as many student tokens as teacher tokens "
                              f"({probe.shape[1]} vs {self.empty_teacher[0].shape[1]}); use an encoder with "
                              f"max_length {self.empty_teacher[0].shape[1]}")
-        if probe.shape[-1] != self._raw_adapter().in_dim:
+        if probe.shape[-1] != self.raw_adapter().in_dim:
             raise BenchError(f"encoder '{cfg.encoder}' gives {probe.shape[-1]}-d states but the adapter takes "
-                             f"{self._raw_adapter().in_dim}-d inputs")
+                             f"{self.raw_adapter().in_dim}-d inputs")
         self.layout = Layout.for_models(self.pairs, self.vae, self.unet, self.resolution, cfg.seed) \
             if self.base.is_sdxl and cfg.aspect_buckets else None
         self.frozen = FrozenInputs(self.pairs, self.student, self.teacher, self.vae, self.resolution, device,
@@ -133,7 +133,7 @@ class Trainer:
         self.unet, self.vae, self.noise_scheduler, self.student, self.teacher = load_frozen_models(
             self.base, self.spec.name, device, self.weight_dtype)
 
-    def _raw_adapter(self):
+    def raw_adapter(self):
         return self.accelerator.unwrap_model(self.adapter)
 
     # ---------------------------------------------------------------- frozen inputs
@@ -148,7 +148,7 @@ class Trainer:
             latent_key={"model": model_key(self.base.model_id), "resolution": self.resolution,
                         **({"crop_seed": self.cfg.seed} if self.layout is not None else {})})
 
-    def _inputs(self, idx: list[int]) -> dict[str, Any]:
+    def inputs(self, idx: list[int]) -> dict[str, Any]:
         """Frozen inputs for rows idx: from the cache, or computed on the spot (same values either way)."""
         return self.frozen.take(idx)
 
@@ -176,7 +176,7 @@ class Trainer:
         import torch
 
         cfg, device = self.cfg, self.accelerator.device
-        x = self._inputs(idx)
+        x = self.inputs(idx)
         b = len(idx)
         # The draws, in a fixed order from the step's generator: latents, noise, timesteps, dropout.
         latents = losses.sample_latents(x["latent_mean"], x["latent_std"], self.vae.config.scaling_factor, gen)
@@ -254,7 +254,7 @@ class Trainer:
         self.adapter.train()
         return sum(errors) / len(self.val_idx)
 
-    def _batch(self, step: int, micro: int) -> list[int]:
+    def batch_indices(self, step: int, micro: int) -> list[int]:
         """Row indices of one micro-batch (bench.train.batches decides the order)."""
         # Each process takes its own slice of the global batch; one process sees the same order as many.
         world, rank = self.accelerator.num_processes, self.accelerator.process_index
@@ -267,7 +267,7 @@ class Trainer:
 
     def _save(self, step: int, losses: dict) -> Path:
         state = checkpoint.training_state(step, self.cfg.run_hash, self.optimizer, self.lr_schedule)
-        return checkpoint.write_checkpoint(self.run_dir, step, self._raw_adapter(), self._config_json(step, losses),
+        return checkpoint.write_checkpoint(self.run_dir, step, self.raw_adapter(), self._config_json(step, losses),
                                            state, keep=self.cfg.keep_checkpoints)
 
     def _restore(self) -> tuple[int, dict]:
@@ -276,7 +276,7 @@ class Trainer:
         if not steps:
             log.info("nothing to resume in %s; starting at step 0", self.run_dir)
             return 0, {}
-        step, saved = checkpoint.restore(steps[-1], self.cfg.run_hash, self._raw_adapter(), self.optimizer,
+        step, saved = checkpoint.restore(steps[-1], self.cfg.run_hash, self.raw_adapter(), self.optimizer,
                                          self.lr_schedule)
         log.info("resuming %s from step %d", self.run_dir.name, step)
         return step, saved
@@ -346,7 +346,7 @@ class Trainer:
         for micro in range(cfg.grad_accum):
             rank = self.accelerator.process_index
             gen = step_generator(cfg.seed, step, micro * self.accelerator.num_processes + rank, "train")
-            loss, parts = self.loss(self._batch(step, micro), gen)
+            loss, parts = self.loss(self.batch_indices(step, micro), gen)
             if not torch.isfinite(loss):
                 self._diverged(step, last_saved, loss.item())
             # Gradients are all-reduced once per optimizer step, not per micro-batch.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from bench.world import analyser, draw
+from bench.world import draw
 
 ATTRIBUTES = ("object", "colour", "size", "position")
 
@@ -13,11 +13,6 @@ def chance() -> dict[str, float]:
     """Accuracy of a uniform guess per attribute, over prompts that state it (plain and culture objects mixed)."""
     return {"object": 1 / len(draw.KINDS), "colour": 1 / len(draw.COLOURS), "size": 1 / len(draw.SIZES),
             "position": 1 / len(draw.POSITIONS)}
-
-
-def attribute_hits(images: Iterable, scenes: Iterable[draw.Scene]) -> list[dict[str, bool]]:
-    """Per image, which of its scene's stated attributes the analyser reads back."""
-    return [analyser.score(analyser.analyse(img), scene) for img, scene in zip(images, scenes, strict=True)]
 
 
 def summarise(hits: Sequence[dict[str, bool]]) -> dict[str, float]:
@@ -30,18 +25,3 @@ def summarise(hits: Sequence[dict[str, bool]]) -> dict[str, float]:
     out["all"] = sum(all(h.values()) for h in hits) / max(1, len(hits))
     out["mean"] = sum(out[a] for a in ATTRIBUTES if a in out) / max(1, sum(a in out for a in ATTRIBUTES))
     return out
-
-
-def generate(pipe, prompts: Sequence[str], seed: int = 0, steps: int = 20, guidance: float = 4.0,
-             batch: int = 32, prompt_embeds=None) -> list:
-    """Images for prompts from an SD pipeline at the world's size, seeded per prompt index."""
-    import torch
-
-    images = []
-    for start in range(0, len(prompts), batch):
-        chunk = list(prompts[start:start + batch])
-        gens = [torch.Generator().manual_seed(seed * 1_000_003 + start + i) for i in range(len(chunk))]
-        out = pipe(prompt=chunk, height=draw.SIZE, width=draw.SIZE, num_inference_steps=steps,
-                   guidance_scale=guidance, generator=gens)
-        images.extend(out.images)
-    return images

@@ -95,7 +95,7 @@ def _eval_config(cfg: WorldDemoConfig):
                       refstats=REFSTATS if cfg.fid else None, copy_to_reports=True)
 
 
-def _run(system: str, prompt_set: str, lang: str, cfg: WorldDemoConfig, timings: dict) -> dict:
+def run_system(system: str, prompt_set: str, lang: str, cfg: WorldDemoConfig, timings: dict) -> dict:
     """Generate one run and evaluate it; returns the metric values that matter here."""
     from bench.evaluate import evaluate_run
     from bench.generate import generate
@@ -134,12 +134,12 @@ def run_world_benchmark(cfg: WorldDemoConfig = WorldDemoConfig()) -> dict:
     results: dict[str, dict[str, dict[str, dict]]] = {}
     for prompt_set in sets:
         per_system = results.setdefault(prompt_set, {})
-        per_system[f"{plugins.BASE}-en"] = {"en": _run(f"{plugins.BASE}-en", prompt_set, "en", cfg, timings)}
+        per_system[f"{plugins.BASE}-en"] = {"en": run_system(f"{plugins.BASE}-en", prompt_set, "en", cfg, timings)}
         for lang in cfg.langs:
             for kind in cfg.systems:
                 system = f"{plugins.PEA_PREFIX}pea-{lang}" if kind == "pea" else f"{kind}-{plugins.BASE}"
                 key = f"{plugins.PEA_PREFIX}pea-<lang>" if kind == "pea" else system  # the leaderboard's row name
-                per_system.setdefault(key, {})[lang] = _run(system, prompt_set, lang, cfg, timings)
+                per_system.setdefault(key, {})[lang] = run_system(system, prompt_set, lang, cfg, timings)
     timings["total_s"] = round(time.perf_counter() - started, 1)
     return {"config": asdict(cfg), "timings": timings, "results": results, "chance": chance()}
 

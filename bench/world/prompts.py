@@ -105,21 +105,8 @@ def write_prompt_sets(root: Path | None = None) -> list[Path]:
     return written
 
 
-def write_reference_images(name: str, jitters: int = 1) -> Path:
-    """Drawn images of a world set's scenes in references/<set>/ (prompt `image` names them); returns the folder."""
-    scenes = general_scenes() if name == GENERAL else culture_scenes()
-    prefix = "wg" if name == GENERAL else "wc"
-    folder = paths.references_dir() / name
-    folder.mkdir(parents=True, exist_ok=True)
-    for n, scene in enumerate(scenes, 1):
-        path = folder / f"{prefix}{n:03d}.png"
-        if not path.exists():
-            paths.atomic_write(path, lambda tmp, s=scene: draw.draw_pil(s).save(tmp, format="PNG"))
-    return folder
-
-
-def write_fid_references(folder: Path, per_scene: int = 1) -> Path:
-    """Drawn images of every world scene with its jitters (per_scene copies each), for FID reference statistics."""
+def write_fid_references(folder: Path) -> Path:
+    """Drawn images of every world scene with its jitters, for FID reference statistics."""
     folder.mkdir(parents=True, exist_ok=True)
     for n, scene in enumerate(draw.all_scenes()):
         path = folder / f"world_{n:04d}.png"

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 MAX_TOKENS = 20  # the longest English caption is 11 tokens with start and end
 CONTEXT_DIM = 64
-# SD's betas (PAPER.md: scaled_linear, 0.00085..0.012) rescaled to zero terminal SNR, with v-prediction. With
+# SD's betas (Stable Diffusion's: scaled_linear, 0.00085..0.012) rescaled to zero terminal SNR, with v-prediction. With
 # SD's own schedule 7% of the image survives at t=999 on 16x16 latents, so the model learnt to put the object
 # wherever the starting noise hinted and ignored position words (measured: position at chance, the rest 100%).
 SCHEDULE = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,

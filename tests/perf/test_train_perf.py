@@ -38,15 +38,15 @@ def test_cached_embeddings_and_latents_make_steps_faster(tmp_path, bench_home, b
     trainer.setup()  # builds the cache: student, teacher and VAE over every row once
     setup = time.perf_counter() - tick
     store = trainer.frozen.cached
-    batch = trainer._batch(1, 0)
+    batch = trainer.batch_indices(1, 0)
 
     def use(cache):
         trainer.frozen.cached = cache
 
     use(store)
-    inputs_cached = _median_ms(lambda: trainer._inputs(batch), 5)
+    inputs_cached = _median_ms(lambda: trainer.inputs(batch), 5)
     use(None)
-    inputs_uncached = _median_ms(lambda: trainer._inputs(batch), 5)
+    inputs_uncached = _median_ms(lambda: trainer.inputs(batch), 5)
     counter = iter(range(1, 1000))
     runs = {"cached": [], "uncached": []}
     trainer.step(next(counter))  # warm-up

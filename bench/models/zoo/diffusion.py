@@ -7,7 +7,7 @@ from pathlib import Path
 from bench.models.zoo import component
 from bench.models.zoo.tokenizers import clip_tokenizer, clip_vocab
 
-# The real SD noise schedule (PAPER.md: DDPM scaled_linear, beta 0.00085..0.012).
+# The real SD noise schedule (Stable Diffusion's DDPM scaled_linear, beta 0.00085..0.012).
 SCHEDULE = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000)
 
 
