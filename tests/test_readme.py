@@ -146,7 +146,7 @@ def test_every_offline_readme_command_runs(tmp_path, zoo_home, monkeypatch):
         if code != 0:
             failures.append(f"README line {line}: `{command}` exited {code}:\n{output[-1500:]}")
         if words[:2] == ["bench", "generate"]:  # it prints its run folder on one line (rich tables wrap)
-            run_id = RUN_ID.findall(output)[-1]
+            run_id = (RUN_ID.findall(output) or [run_id])[-1]
         ran.append(command)
     assert not failures, "\n\n".join(failures)
     assert len(ran) >= 25
