@@ -167,11 +167,3 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise BenchError(f"{path}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise BenchError(f"{path}: not valid TOML ({exc})") from None
-
-
-def load_toml(cls: type[C], path: Path, table: str | None = None) -> C:
-    """Load a config dataclass from a TOML file (optionally one table of it)."""
-    data = read_toml(path)
-    if table is not None:
-        data = data.get(table, {})
-    return from_dict(cls, data, source=str(path))

@@ -453,11 +453,6 @@ def checkpoint_dir(name: str) -> Path:
     return child(checkpoints_dir(), name, what="checkpoint name")
 
 
-def checkpoint_step_dir(name: str, step: int) -> Path:
-    """The checkpoint a training run wrote at `step` (complete, or absent)."""
-    return checkpoint_step_path(checkpoint_dir(name), step)
-
-
 # Checkpoint layout: checkpoints/<name>/{adapter.safetensors, config.json, state.pt, README.md, log.jsonl, .lock}
 # mirror the newest of steps/step-NNNNNNNN/; a step is written as steps/.step-N.<random>/ and renamed.
 def checkpoint_step_path(run: Path, step: int) -> Path:

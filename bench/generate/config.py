@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.config import check_settings, not_hashed, setting
+from bench.config import check_settings, setting
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 
@@ -33,7 +33,3 @@ class GenerateConfig:
     def check(self) -> None:
         """Raise a one-line BenchError for values no run can use (names are checked by their registries)."""
         check_settings(self)
-
-
-# Fields that change how fast images are made, never which images: left out of the run hash.
-NOT_HASHED = not_hashed(GenerateConfig)
