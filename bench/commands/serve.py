@@ -17,4 +17,4 @@ def serve(
     """Serve the results browser and pairwise voting; the admin token comes from BENCH_ADMIN_TOKEN or is printed."""
     from bench.serve.server import run
 
-    run(host=host, port=port)
+    run(typer.echo, host=host, port=port)

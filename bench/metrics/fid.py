@@ -4,6 +4,8 @@ kernel_distance with numpy's global RNG seeded, on the same images and extractor
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from bench.metrics import Metric, MetricResult, register_metric
 
 KID_SEED = 0  # clean-fid's kernel_distance draws subsets from numpy's global RNG
@@ -62,9 +64,9 @@ class _SetMetric(Metric):
         return {"extractor": ctx.extractor, "mode": ctx.mode, "refstats": ref.summary,
                 "weights": EXTRACTORS.get(ctx.extractor).weights(ctx.mode)}
 
+    @abstractmethod
     def value(self, feats, ref) -> float:
         """The set metric between the run's features and the reference statistics."""
-        raise NotImplementedError
 
     def warnings(self, n: int, reference_n: int, dim: int) -> list[str]:
         return small_set_warnings(self.name, n, reference_n, dim if self.name == "fid" else None)

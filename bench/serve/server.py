@@ -12,6 +12,7 @@ import html
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.errors import BenchError
@@ -303,8 +304,8 @@ def create_app(token: str, db_file: Path | None = None):
                      exception_handlers={404: not_found, 405: not_found})
 
 
-def run(host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Print the admin token and login link, then serve until interrupted."""
+def run(announce: Callable[[str], None], host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Announce the database, admin token and login link (the CLI prints them), then serve until interrupted."""
     import uvicorn
 
     from bench.human.db import db_path
@@ -312,8 +313,7 @@ def run(host: str = "127.0.0.1", port: int = 8765) -> None:
     token = admin_token()
     app = create_app(token)
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
-    print(f"database: {db_path()}", flush=True)
-    print(f"admin token: {token}" + ("" if os.environ.get(ADMIN_ENV) else f" (set {ADMIN_ENV} to keep one)"),
-          flush=True)
-    print(f"results browser: http://{shown}:{port}/login?token={token}", flush=True)
+    announce(f"database: {db_path()}")
+    announce(f"admin token: {token}" + ("" if os.environ.get(ADMIN_ENV) else f" (set {ADMIN_ENV} to keep one)"))
+    announce(f"results browser: http://{shown}:{port}/login?token={token}")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
