@@ -79,3 +79,11 @@ def make_reference_folder(root: Path, n: int = 12, seed: int = 99) -> Path:
     for i in range(n):
         draw(seed * 1000 + i).save(root / f"ref{i:03d}.png")
     return root
+
+
+def eval_world(tmp_path, monkeypatch, n_prompts: int, samples: int, n_refs: int, **run_options):
+    """A prompt set, a crafted run and a reference folder under tmp_path, with prompts and results read there."""
+    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(write_prompt_set(tmp_path / "prompts")))
+    monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
+    run = make_run(tmp_path / "runs", n_prompts=n_prompts, samples=samples, **run_options)
+    return run, make_reference_folder(tmp_path / "refs", n=n_refs)

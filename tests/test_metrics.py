@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
-from evalkit import CONCEPTS, make_reference_folder, make_run, write_prompt_set
+from evalkit import CONCEPTS, eval_world
 from PIL import Image
 
 from bench.evaluate import EvalConfig, evaluate_run
@@ -17,11 +17,7 @@ from bench.metrics import bootstrap_ci, get_metric, load_metrics
 @pytest.fixture
 def world(bench_home, tmp_path, monkeypatch):
     """A prompt set with concepts, a crafted tiny run and a reference folder, with results kept in tmp."""
-    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(write_prompt_set(tmp_path / "prompts")))
-    monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
-    run = make_run(tmp_path / "runs", n_prompts=4, samples=2)
-    refs = make_reference_folder(tmp_path / "refs", n=10)
-    return run, refs
+    return eval_world(tmp_path, monkeypatch, n_prompts=4, samples=2, n_refs=10)
 
 
 def test_every_metric_declares_name_direction_and_needs():

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
-from evalkit import draw, make_reference_folder, make_run, write_prompt_set
+from evalkit import draw, eval_world, make_reference_folder, make_run
 
 from bench.errors import BenchError
 from bench.evaluate import EvalConfig, evaluate_run
@@ -18,11 +18,7 @@ from bench.evaluate import EvalConfig, evaluate_run
 
 @pytest.fixture
 def world(bench_home, tmp_path, monkeypatch):
-    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(write_prompt_set(tmp_path / "prompts")))
-    monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
-    run = make_run(tmp_path / "runs", n_prompts=4, samples=2)
-    refs = make_reference_folder(tmp_path / "refs", n=10)
-    return run, refs
+    return eval_world(tmp_path, monkeypatch, n_prompts=4, samples=2, n_refs=10)
 
 
 def _tricky_folder(root):

@@ -6,7 +6,7 @@ import json
 import sys
 
 import pytest
-from evalkit import make_reference_folder, make_run, write_prompt_set
+from evalkit import eval_world, make_run
 
 from bench import paths
 from bench.errors import BenchError
@@ -17,10 +17,7 @@ from bench.refstats import RefstatsConfig, build_refstats
 
 @pytest.fixture
 def world(bench_home, tmp_path, monkeypatch):
-    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(write_prompt_set(tmp_path / "prompts")))
-    monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
-    run = make_run(tmp_path / "runs", n_prompts=3, samples=2)
-    refs = make_reference_folder(tmp_path / "refs", n=8)
+    run, refs = eval_world(tmp_path, monkeypatch, n_prompts=3, samples=2, n_refs=8)
     build_refstats(RefstatsConfig("toy", str(refs), extractor="tiny-inception", judge="tiny-clip"))
     return run
 
