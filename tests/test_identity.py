@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from checkout import copy_checkout
 
 from bench.models import weights
 
@@ -73,21 +73,11 @@ print(json.dumps(out))
 """
 
 
-def _copy_checkout(dest: Path) -> Path:
-    """The repository's tracked files (as a fresh clone has them, with this worktree's edits)."""
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
-    for rel in filter(None, files.decode().split("\0")):
-        if (REPO / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, dest / rel)
-    return dest
-
-
 @pytest.mark.slow
 def test_two_checkouts_in_other_folders_get_the_same_run_ids(tmp_path):
     procs = []
     for name in ("first", "second-clone"):
-        checkout = _copy_checkout(tmp_path / name / "pea-bench")
+        checkout = copy_checkout(tmp_path / name / "pea-bench")
         env = {**os.environ, "PYTHONPATH": str(checkout), "BENCH_HOME": str(tmp_path / name / "home"),
                "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
         env.pop("BENCH_PROMPTS_DIR", None)

@@ -10,6 +10,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from checkout import copy_checkout
 
 from bench import paths
 
@@ -66,19 +67,10 @@ def test_packaged_copy_is_preferred_over_the_checkout(tmp_path, monkeypatch):
     assert paths.shipped_dir("corpora/sample") == paths.REPO_ROOT / "corpora" / "sample"  # not packaged: checkout
 
 
-def _copy_checkout(dest: Path) -> Path:
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
-    for rel in filter(None, files.decode().split("\0")):
-        if (REPO / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, dest / rel)
-    return dest
-
-
 @pytest.mark.slow
 def test_installed_wheel_reads_package_data_and_writes_to_the_working_directory(tmp_path):
     """A real non-editable install (no dependencies: the running environment's are borrowed through a .pth)."""
-    source = _copy_checkout(tmp_path / "src")
+    source = copy_checkout(tmp_path / "src")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
                     str(tmp_path / "dist"), str(source)], check=True, timeout=600)
     venv = tmp_path / "venv"
