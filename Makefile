@@ -36,11 +36,12 @@ perf: install
 
 # SDXL + PEA vs plain SDXL and distillation throughput, full size with random weights on CUDA (tiny on CPU).
 gpu-bench: install
-	$(BIN)/python -m bench.gpubench --out reports/gpu-bench.json
+	$(BIN)/python -m bench.perf.gpubench --out reports/gpu-bench.json
 
 lint: install
 	$(BIN)/ruff check bench tests
 	$(BIN)/mypy  # bench/, settings in pyproject.toml [tool.mypy]
+	$(BIN)/lint-imports  # the layers in pyproject.toml [tool.importlinter]
 
 clean:
 	rm -rf .bench

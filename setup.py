@@ -1,7 +1,7 @@
 """Build hook: a wheel carries the checkout's shipped data (prompts/, corpora/sample/) as package data.
 
 The data stays at the top level of the repository, where people and tests find it; building copies it to
-bench/_shipped/ inside the wheel, where bench.paths.shipped_dir() looks first.
+bench/_shipped/ inside the wheel, where bench.core.paths.shipped_dir() looks first.
 """
 
 import shutil

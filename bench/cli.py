@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 app = typer.Typer(
     name="bench",
@@ -35,26 +35,29 @@ def _root(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from bench.quiet import quiet_third_party
+    from bench.core.quiet import quiet_third_party
 
     quiet_third_party(verbose)
     if include:
-        from bench import plugins
+        from bench.core import plugins
 
         plugins.include_all(include)
 
 
 def _register_commands() -> None:
-    """Import every module in bench.commands; each adds its commands with register(app)."""
+    """Import every command module in bench.commands; each adds its commands with register(app).
+
+    The package's helpers (options, help_examples) define no register() and are not commands."""
     import bench.commands as commands
 
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"bench.commands.{info.name}")
-        module.register(app)
+        if hasattr(module, "register"):
+            module.register(app)
 
 
 _register_commands()
-from bench.help_examples import attach as _attach_examples  # noqa: E402  (after every command is registered)
+from bench.commands.help_examples import attach as _attach_examples  # noqa: E402  (after every command is registered)
 
 _attach_examples(app)
 

@@ -16,7 +16,7 @@ import os
 import time
 from collections.abc import Callable
 
-from bench.registry import Registry
+from bench.core.registry import Registry
 
 # name -> stage(quick: bool) -> {"lines": summary lines, "runs": run ids it evaluated}; plug-ins add theirs
 # (the toy world's is "world").
@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
-    from bench import paths
-    from bench import report_paired as paired
-    from bench.report import write_leaderboard
+    from bench.core import paths
+    from bench.report import paired
+    from bench.report.leaderboard import write_leaderboard
 
     started = time.perf_counter()
     built = corpus_demo()

@@ -19,7 +19,7 @@ def pytest_configure(config):
 
     torch.set_num_threads(int(os.environ.get("BENCH_TEST_THREADS", "1")))
     # Built-in and installed entries are registered once, before the first snapshot below.
-    from bench import plugins
+    from bench.core import plugins
     from bench.metrics import load_metrics
     from bench.models import zoo
 
@@ -51,8 +51,8 @@ def bench_home(tmp_path_factory, zoo_home, monkeypatch):
 @pytest.fixture(autouse=True)
 def _registries_restored():
     """Undo whatever a test registers (systems, metrics, plug-ins, ...)."""
-    from bench import plugins
-    from bench.registry import all_registries, forget_plugins
+    from bench.core import plugins
+    from bench.core.registry import all_registries, forget_plugins
 
     saved = [(r, r.snapshot()) for r in all_registries()]
     loader = plugins.state()

@@ -32,11 +32,11 @@ def write_untrained_checkpoint(name: str, lang: str = "zh", base: str = "tiny-sd
     """An untrained (random) PEA adapter saved as a `bench train` checkpoint: enough to exercise the harness."""
     import torch
 
-    from bench import paths
+    from bench.core import paths
     from bench.models.adapter import PEAAdapter
     from bench.models.bases import get_base
+    from bench.models.checkpoint import save_adapter_weights
     from bench.models.encoders import get_student_spec
-    from bench.train.checkpoint import save_adapter_weights
 
     b = get_base(base)
     student = get_student_spec("tiny")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import paths
+from bench.core import paths
 from tests.evalkit import make_run
 
 SYSTEMS = ("sys-a", "sys-b", "sys-c", "sys-en")

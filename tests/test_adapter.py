@@ -7,7 +7,7 @@ from collections import OrderedDict
 import pytest
 import torch
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.models.adapter import PEAAdapter, load_released_weights, parameter_count
 
 
@@ -165,7 +165,7 @@ SDXL_UNET = dict(
 def test_feature_hooks_follow_the_real_unet_layout(config, expected):
     from diffusers import UNet2DConditionModel
 
-    from bench.train.distill import FeatureTap, feature_modules
+    from bench.training.distill import FeatureTap, feature_modules
 
     with torch.device("meta"):  # the real architectures, no weights allocated, nothing downloaded
         unet = UNet2DConditionModel(**config)
@@ -181,7 +181,7 @@ def test_feature_tap_records_every_block_of_a_tiny_unet():
     from diffusers import UNet2DConditionModel
 
     from bench.models import zoo
-    from bench.train.distill import FeatureTap, feature_modules
+    from bench.training.distill import FeatureTap, feature_modules
 
     unet = UNet2DConditionModel.from_pretrained(zoo.resolve("zoo:tiny-sd15"), subfolder="unet")
     tap = FeatureTap(feature_modules(unet))

@@ -47,8 +47,7 @@ def test_the_three_commands_fail_offline_in_one_line_naming_what_to_do(tmp_path)
 
 
 def test_evaluate_takes_the_language_and_every_matching_prompt_set_from_the_system(monkeypatch, bench_home):
-    from bench import defaults, suite
-
+    from bench.evaluation import defaults, suite
     assert defaults.prompt_sets_for("tiny-taiyi-zh", "zh") == ("culture", "general")
     assert defaults.prompt_sets_for("asis-world", "zh") == ("world-culture", "world-general")
     assert defaults.system_languages("pea-ko") == ("ko",)
@@ -73,7 +72,7 @@ def test_build_corpus_default_source_name_and_translator(monkeypatch, tmp_path):
     """With the default source reachable (here a local `datasets` folder stands in), the defaults apply."""
     import datasets
 
-    from bench import defaults
+    from bench.corpus import defaults
 
     folder = tmp_path / "cc"
     datasets.Dataset.from_dict({"caption": ["a red cat on a sofa", "two dogs on a beach", "a boat"],
@@ -96,7 +95,7 @@ def test_build_corpus_default_source_name_and_translator(monkeypatch, tmp_path):
 
 
 def test_train_defaults_base_encoder_and_corpus(monkeypatch, tmp_path):
-    from bench.train import distill
+    from bench.training import distill
 
     monkeypatch.setenv("BENCH_CORPORA_DIR", str(tmp_path / "corpora"))
     (tmp_path / "corpora" / "cc3m-ko").mkdir(parents=True)

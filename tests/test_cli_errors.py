@@ -159,7 +159,7 @@ def test_verbose_shows_the_traceback(bench_home, monkeypatch, capsys):
 
 def test_ctrl_c_inside_a_command_says_how_to_resume(monkeypatch, capsys):
     from bench import cli
-    from bench.languages import LANGUAGES
+    from bench.core.languages import LANGUAGES
 
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt

@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 from evalkit import make_reference_folder, make_run, write_prompt_set
 
-from bench import paths
-from bench.errors import BenchError
-from bench.evaluate import EvalConfig, evaluate_run
-from bench.refstats import RefstatsConfig, build_refstats
+from bench.core import paths
+from bench.core.errors import BenchError
+from bench.evaluation.evaluate import EvalConfig, evaluate_run
+from bench.instruments.refstats import RefstatsConfig, build_refstats
 from bench.stats.compare import compare_runs
 
 ORACLE = {"model_name": "tiny-en", "model": {"name": "tiny-en", "system": {"kind": "english", "base": "tiny"}}}
@@ -57,7 +57,7 @@ def test_summary_keeps_per_image_scores_categories_and_set_metric_spreads(pair):
 
 
 def test_consistency_is_the_image_cosine_to_the_oracle(pair):
-    from bench.features import RunFeatures
+    from bench.instruments.features import RunFeatures
 
     oracle, system, summary = pair
     result = summary["metrics"]["consistency"]
@@ -70,8 +70,8 @@ def test_consistency_is_the_image_cosine_to_the_oracle(pair):
     assert result["value"] == pytest.approx(float(np.mean(np.sum(a * b, axis=1))), rel=1e-6)
     assert result["value"] < 0.999  # different pictures
     # a second oracle run holding only two prompts: the one that pairs with more images is chosen
-    from bench.evaluate import read_run
-    from bench.stats.consistency import find_oracle
+    from bench.evaluation.evaluate import read_run
+    from bench.metrics.pairing import find_oracle
 
     make_run(paths.runs_dir(), "a-tiny-en-culture-en-small", n_prompts=2, samples=2, lang="en", spec_extra=ORACLE)
     spec = paths.read_json(system / "spec.json")
@@ -132,8 +132,8 @@ def test_compare_cli_prints_writes_and_names_mismatches(pair, tmp_path, monkeypa
 
 
 def test_compare_set_metrics_by_prompt_resampling_and_swaps(pair):
+    from bench.instruments.refstats import load_refstats
     from bench.metrics.cmmd import cmmd_value
-    from bench.refstats import load_refstats
 
     oracle, system, summary = pair
     result = compare_runs(system, oracle, metrics=("cmmd", "fid"), consistency=False)

@@ -10,16 +10,16 @@ import typer
 from typer.testing import CliRunner
 
 from bench.cli import app
-from bench.config import flag_name, setting_meta
+from bench.core.config import flag_name, setting_meta
+from bench.core.errors import BenchError
 from bench.corpus.build import CorpusConfig
+from bench.corpus.fetch import FetchConfig
 from bench.corpus.filters import FilterSettings
-from bench.errors import BenchError
-from bench.evaluate import EvalConfig
-from bench.fetch import FetchConfig
-from bench.generate.config import GenerateConfig
-from bench.judge_check import JudgeCheckConfig
-from bench.refstats import RefstatsConfig
-from bench.train.config import TrainConfig
+from bench.evaluation.evaluate import EvalConfig
+from bench.evaluation.judge_check import JudgeCheckConfig
+from bench.generation.config import GenerateConfig
+from bench.instruments.refstats import RefstatsConfig
+from bench.training.config import TrainConfig
 
 GEN_OWN = ("model", "prompts", "lang")
 
@@ -67,7 +67,7 @@ def test_generate_and_evaluate_share_one_set_of_generation_options():
 @pytest.fixture
 def captured_train(monkeypatch, tmp_path):
     """bench train with the training replaced by a recorder of the config it was given."""
-    from bench.train import distill
+    from bench.training import distill
 
     monkeypatch.setenv("BENCH_CORPORA_DIR", str(tmp_path / "corpora"))
     (tmp_path / "corpora" / "c").mkdir(parents=True)
@@ -119,7 +119,7 @@ def test_bad_config_files_are_one_line_errors(captured_train, tmp_path, text, me
 
 
 def test_generate_reads_its_table_and_its_flags(monkeypatch, tmp_path):
-    import bench.generate
+    import bench.generation
 
     seen = {}
 
@@ -127,7 +127,7 @@ def test_generate_reads_its_table_and_its_flags(monkeypatch, tmp_path):
         seen["cfg"] = cfg
         raise SystemExit(0)
 
-    monkeypatch.setattr(bench.generate, "plan", fake_plan)
+    monkeypatch.setattr(bench.generation, "plan", fake_plan)
     path = tmp_path / "gen.toml"
     path.write_text('[generate]\nsamples = 2\nguidance = 3\nscheduler = "ddim"\n', encoding="utf-8")
     CliRunner().invoke(app, ["generate", "-m", "asis-world", "-p", "world-general", "-l", "zh", "--config",
@@ -138,9 +138,9 @@ def test_generate_reads_its_table_and_its_flags(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
 def test_non_finite_guidance_is_refused_before_anything_runs(value, monkeypatch):
-    import bench.generate
+    import bench.generation
 
-    monkeypatch.setattr(bench.generate, "plan", lambda cfg: pytest.fail("planned a run with guidance " + value))
+    monkeypatch.setattr(bench.generation, "plan", lambda cfg: pytest.fail("planned a run with guidance " + value))
     result = CliRunner().invoke(app, ["generate", "-m", "asis-world", "-p", "world-general", "-l", "zh",
                                       "--guidance", value, "--dry-run"])
     assert isinstance(result.exception, BenchError)
@@ -171,7 +171,7 @@ def test_training_settings_are_checked_in_the_config(overrides, message):
 
 
 def test_a_bad_training_value_fails_before_any_model_loads(monkeypatch, tmp_path):
-    from bench.train import distill
+    from bench.training import distill
 
     monkeypatch.setattr(distill.Trainer, "__init__", lambda *a, **k: pytest.fail("the trainer was built"))
     for args, message in ((["--save-every", "0"], "--save-every must be at least 1"),
@@ -182,7 +182,7 @@ def test_a_bad_training_value_fails_before_any_model_loads(monkeypatch, tmp_path
 
 
 def test_evaluation_settings_come_from_the_dataclass(monkeypatch):
-    import bench.evaluate
+    import bench.evaluation.evaluate
 
     seen = {}
 
@@ -190,7 +190,7 @@ def test_evaluation_settings_come_from_the_dataclass(monkeypatch):
         seen["cfg"] = cfg
         raise SystemExit(0)
 
-    monkeypatch.setattr(bench.evaluate, "evaluate_run", record)
+    monkeypatch.setattr(bench.evaluation.evaluate, "evaluate_run", record)
 
     result = CliRunner().invoke(app, ["evaluate", "--run", ".", "--metrics", "clip-score,fid", "--mode", "clean",
                                       "--publish"])
@@ -202,8 +202,8 @@ def test_evaluation_settings_come_from_the_dataclass(monkeypatch):
 
 
 def test_tier_defaults_live_in_one_table():
-    from bench.judges import TIER_DEFAULTS, default_english_judge, default_judge
-    from bench.refstats import RefstatsConfig
+    from bench.instruments.judges import TIER_DEFAULTS, default_english_judge, default_judge
+    from bench.instruments.refstats import RefstatsConfig
 
     assert default_english_judge("tiny") == TIER_DEFAULTS["tiny"]["judge_en"]
     assert default_english_judge("real") == TIER_DEFAULTS["real"]["judge_en"]

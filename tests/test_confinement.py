@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 
 
 @pytest.mark.parametrize("bad", ["../secret.png", "a/../../secret.png", "/etc/passwd", "", "a\x00b"])
@@ -38,7 +38,7 @@ def test_corpus_image_column_cannot_reach_outside_the_corpus(tmp_path):
     import polars as pl
     from train_corpus import make_corpus
 
-    from bench.train.data import load_pairs
+    from bench.training.data import load_pairs
 
     secret = _secret(tmp_path)
     folder = make_corpus(tmp_path / "corpus", rows=4)
@@ -52,7 +52,7 @@ def test_corpus_image_column_cannot_reach_outside_the_corpus(tmp_path):
 
 
 def test_judge_pairs_file_images_stay_beside_it(tmp_path):
-    from bench.judge_check import read_pairs
+    from bench.evaluation.judge_check import read_pairs
 
     _secret(tmp_path)
     pairs = tmp_path / "pairs" / "pairs.jsonl"
@@ -66,7 +66,7 @@ def test_judge_pairs_file_images_stay_beside_it(tmp_path):
 def test_prompt_image_stays_in_the_reference_folder(tmp_path, prompts_root, bench_home):
     from generate_helpers import write_prompt_set
 
-    from bench.judge_check import read_pairs
+    from bench.evaluation.judge_check import read_pairs
 
     _secret(tmp_path)
     folder = write_prompt_set(prompts_root, name="pub")
@@ -78,7 +78,7 @@ def test_prompt_image_stays_in_the_reference_folder(tmp_path, prompts_root, benc
 
 
 def test_a_results_run_id_cannot_name_a_folder_outside_the_runs(tmp_path, monkeypatch, bench_home):
-    from bench.report import load_results, write_grids
+    from bench.report.leaderboard import load_results, write_grids
 
     monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
     summary = {"run_id": "../../outside", "system": "x", "tier": "tiny", "lang": "zh",

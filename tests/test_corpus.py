@@ -9,7 +9,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from bench.corpus import langid
+from bench.core import langid
+from bench.core.errors import BenchError, NotAvailableOffline
+from bench.core.languages import get_language
 from bench.corpus.filters import (
     Dedup,
     FilterSettings,
@@ -19,8 +21,6 @@ from bench.corpus.filters import (
     repeated_ngram_mask,
 )
 from bench.corpus.sources import conform, open_source
-from bench.errors import BenchError, NotAvailableOffline
-from bench.languages import get_language
 
 
 def _frame(text_en, text=None, **extra):
@@ -234,7 +234,7 @@ def test_bad_source_specs(tmp_path):
 def test_tiny_translator_runs_the_real_generate_path():
     import torch
 
-    from bench.corpus.translators import load_translator
+    from bench.models.translators import load_translator
 
     tr = load_translator("tiny", "en", "ko")
     texts = ["A dog runs on the beach.", "Two children play football on a grassy field in the sun.", "A cat."]
@@ -259,7 +259,7 @@ def test_tiny_translator_runs_the_real_generate_path():
 def test_translators_fail_fast_offline_and_on_bad_pairs(monkeypatch):
     import time
 
-    from bench.corpus.translators import load_translator
+    from bench.models.translators import load_translator
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     start = time.monotonic()
@@ -350,7 +350,7 @@ def _tiny_marian_folder(folder):
 
 
 def test_nllb_and_opus_mt_families_load_local_folders(tmp_path):
-    from bench.corpus.translators import load_translator
+    from bench.models.translators import load_translator
 
     tokenizer = _tiny_nllb_folder(tmp_path / "nllb")
     nllb = load_translator("nllb", "en", "ko", model=str(tmp_path / "nllb"), max_new_tokens=8)

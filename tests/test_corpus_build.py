@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from bench import paths
+from bench.core import paths
 from bench.corpus import build as build_module
 from bench.corpus.build import CORPUS_COLUMNS, CorpusConfig, build_corpus, read_corpus
 from bench.corpus.filters import FilterSettings

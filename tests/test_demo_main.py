@@ -11,15 +11,15 @@ from types import SimpleNamespace
 def test_python_m_bench_demo_runs_the_registered_stages(monkeypatch, capsys):
     import bench.corpus.build
     import bench.demo
-    import bench.report
-    import bench.report_paired
+    import bench.report.leaderboard
+    import bench.report.paired
 
     manifest = {"rows": {"kept": 1, "read": 1}, "filters": [], "translator": {"name": "none"}}
     monkeypatch.setattr(bench.corpus.build, "build_corpus",
                         lambda config, progress=True: SimpleNamespace(folder=config.name, manifest=manifest))
-    monkeypatch.setattr(bench.report, "write_leaderboard", lambda: {"leaderboard": "lb.md", "results": 0})
+    monkeypatch.setattr(bench.report.leaderboard, "write_leaderboard", lambda: {"leaderboard": "lb.md", "results": 0})
     seen = []
-    monkeypatch.setattr(bench.report_paired, "demo_lines", lambda runs: seen.append(runs) or ["paired lines"])
+    monkeypatch.setattr(bench.report.paired, "demo_lines", lambda runs: seen.append(runs) or ["paired lines"])
     saved = bench.demo.DEMOS.snapshot()
     bench.demo.DEMOS.names()  # loads the plug-ins (the toy world's stage)
     bench.demo.DEMOS.unregister("world")

@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 from evalkit import eval_world, make_run, write_prompt_set
 
-from bench import paths
-from bench.errors import BenchError, NotAvailableOffline
-from bench.evaluate import EvalConfig, evaluate_run
-from bench.refstats import RefstatsConfig, build_refstats
+from bench.core import paths
+from bench.core.errors import BenchError, NotAvailableOffline
+from bench.evaluation.evaluate import EvalConfig, evaluate_run
+from bench.instruments.refstats import RefstatsConfig, build_refstats
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_cli_bad_input_is_one_line_exit_2(world, monkeypatch, capsys):
 
 
 def test_judge_check_retrieval(world, tmp_path):
-    from bench.judge_check import JudgeCheckConfig, judge_check, retrieval_accuracy
+    from bench.evaluation.judge_check import JudgeCheckConfig, judge_check, retrieval_accuracy
 
     pairs = tmp_path / "pairs.jsonl"
     rows = [json.loads(line) for line in (world / "metadata.jsonl").read_text().splitlines() if '"sample": 0' in line]
@@ -172,7 +172,7 @@ def test_judge_check_retrieval(world, tmp_path):
 def test_refstats_from_a_dataset_match_the_folder_and_names_carry_parameters(world, tmp_path):
     import numpy as np
 
-    from bench.refstats import find_refstats, list_refstats, load_refstats
+    from bench.instruments.refstats import find_refstats, list_refstats, load_refstats
 
     refs = tmp_path / "refs"
     build_refstats(RefstatsConfig("viahf", f"hf:{refs}", extractor="tiny-inception", judge=None))
@@ -189,7 +189,7 @@ def test_refstats_from_a_dataset_match_the_folder_and_names_carry_parameters(wor
 
 
 def test_prompt_set_defaults_pick_judges_unless_the_config_names_them(world, monkeypatch):
-    from bench import evaluate
+    from bench.evaluation import evaluate
 
     monkeypatch.setattr(evaluate, "EVAL_DEFAULTS", {})
     evaluate.register_eval_defaults("culture", judge="tiny-clip", judge_en="tiny-altclip")
@@ -203,7 +203,7 @@ def test_prompt_set_defaults_pick_judges_unless_the_config_names_them(world, mon
 
 
 def test_set_toml_names_the_judges_a_set_is_scored_with(world, monkeypatch):
-    from bench import evaluate
+    from bench.evaluation import evaluate
 
     monkeypatch.setattr(evaluate, "EVAL_DEFAULTS", {})
     toml = paths.prompts_dir() / "culture" / "set.toml"
@@ -217,7 +217,7 @@ def test_set_toml_names_the_judges_a_set_is_scored_with(world, monkeypatch):
 
 
 def test_toy_world_sets_are_scored_by_the_world_clip(monkeypatch):
-    from bench.evaluate import set_eval_defaults
+    from bench.evaluation.evaluate import set_eval_defaults
 
     monkeypatch.delenv("BENCH_PROMPTS_DIR", raising=False)
     for name in ("world-general", "world-culture"):
@@ -229,8 +229,8 @@ def test_toy_world_sets_are_scored_by_the_world_clip(monkeypatch):
 @pytest.mark.slow
 def test_evaluate_generates_what_is_missing_then_scores(bench_home, tmp_path, monkeypatch):
     """End to end with the generation harness: a tiny system on two culture prompts, then a cached rerun."""
-    from bench.evaluate import evaluate
-    from bench.generate import GenerateConfig
+    from bench.evaluation.evaluate import evaluate
+    from bench.generation import GenerateConfig
 
     monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
     gen = GenerateConfig(model="asis-tiny-sd15", prompts="culture", lang="zh", samples=2, steps=2, limit=2)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from bench import paths
-from bench.config import config_hash, from_dict, stable_hash
-from bench.errors import BenchError
-from bench.languages import LANGUAGES, get_language
-from bench.registry import Registry
+from bench.core import paths
+from bench.core.config import config_hash, from_dict, stable_hash
+from bench.core.errors import BenchError
+from bench.core.languages import LANGUAGES, get_language
+from bench.core.registry import Registry
 
 
 def test_registry_suggests_the_closest_name():
@@ -86,7 +86,7 @@ def test_lock_waits_for_a_live_holder_when_asked(tmp_path):
     lock = tmp_path / "zoo.lock"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from bench import paths\n"
+         "import sys, time; from bench.core import paths\n"
          f"with paths.locked(paths.Path({str(lock)!r})):\n"
          "    print('held', flush=True); time.sleep(1.5)"],
         stdout=subprocess.PIPE, text=True,
@@ -106,7 +106,7 @@ def test_lock_waits_for_a_live_holder_when_asked(tmp_path):
 _RACER = """
 import random, sys, time
 from pathlib import Path
-from bench import paths
+from bench.core import paths
 lock, start, log = Path(sys.argv[1]), float(sys.argv[2]), Path(sys.argv[3])
 _unlink = Path.unlink
 def stalling_unlink(self, *args, **kwargs):

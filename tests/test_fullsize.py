@@ -41,7 +41,7 @@ def test_sdxl_teacher_adapter_and_feature_hooks_see_the_published_shapes():
     from bench.models.adapter import PEAAdapter
     from bench.models.bases import get_base
     from bench.models.encoders import default_hidden_dim, get_student_spec
-    from bench.train.distill import FeatureTap, feature_modules
+    from bench.training.distill import FeatureTap, feature_modules
 
     base = get_base("sdxl")
     ids = torch.zeros(2, 77, dtype=torch.long, device="meta")

@@ -12,12 +12,12 @@ import torch
 def test_full_size_system_distils_and_denoises_through_the_real_code(tmp_path, bench_home):
     from diffusers import EulerDiscreteScheduler, StableDiffusionXLPipeline
 
-    from bench.gpubench import register_random_full_size, write_corpus
     from bench.models.bases import get_base
     from bench.models.fullsize import parameter_count
     from bench.models.native import EmbeddingRoute, make_native
     from bench.models.pea import PEAConditioner
-    from bench.train.distill import TrainConfig, Trainer
+    from bench.perf.gpubench import register_random_full_size, write_corpus
+    from bench.training.distill import TrainConfig, Trainer
 
     # Real checkpoint folders (published configs, random bf16 weights, real tokenizers), loaded by from_pretrained.
     base, student = register_random_full_size(tmp_path / "models", torch.bfloat16)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from generate_helpers import max_pixel_diff, rows_without_timing, write_prompt_set
 
-from bench import paths
-from bench.generate import GenerateConfig, generate, image_seed, run_dir_for
-from bench.generate.sharding import shard
+from bench.core import paths
+from bench.generation import GenerateConfig, generate, image_seed, run_dir_for
+from bench.generation.sharding import shard
 
 FAST = dict(samples=2, steps=2, size=16, limit=2, batch_size=4)
 REPO = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def test_run_folder_matches_plain_pipeline(bench_home, prompts_dir):
     """spec.json, metadata and every PNG against a direct diffusers call with the same per-image seed."""
     import numpy as np
 
-    from bench.generate.seeds import generators
+    from bench.generation.seeds import generators
     from bench.models.loading import load_system
 
     c = cfg()
@@ -99,7 +99,7 @@ def test_run_folder_matches_plain_pipeline(bench_home, prompts_dir):
     assert timings[-1]["images"] == 4 and timings[-1]["images_per_second"] > 0
 
     system = load_system("asis-tiny-sd15", lang="zh", device="cpu", dtype="float32")
-    from bench.generate.schedulers import set_scheduler
+    from bench.generation.schedulers import set_scheduler
 
     set_scheduler(system.pipe, "dpmpp")
     r = rows[3]
@@ -146,7 +146,7 @@ def test_lock_stops_a_second_uncoordinated_writer(bench_home, prompts_dir):
 
 _SCRIPT = """
 import sys
-from bench.generate import GenerateConfig, generate
+from bench.generation import GenerateConfig, generate
 for limit, samples in ((3, 1), (1, 1)):  # 3 items over 2 processes, then fewer items than processes
     generate(GenerateConfig(model="asis-tiny-sd15", prompts="mini", lang="zh", samples=samples, steps=2, size=16,
                             limit=limit, batch_size=int(sys.argv[1])), progress=False)
@@ -292,8 +292,8 @@ def test_cli_dry_run_then_generate_print_the_run_folder(bench_home, prompts_dir)
 def test_resume_regenerates_truncated_and_wrong_size_images(bench_home, prompts_dir):
     from PIL import Image
 
-    from bench.errors import BenchError
-    from bench.runs import read_run
+    from bench.core.errors import BenchError
+    from bench.generation.runs import read_run
 
     c = cfg(limit=2, samples=1)
     run = generate(c, progress=False)

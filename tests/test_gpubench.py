@@ -8,7 +8,7 @@ import pytest
 
 
 def test_gpu_bench_runs_at_tiny_size_and_writes_consistent_json(tmp_path, bench_home):
-    from bench.gpubench import default_settings, main
+    from bench.perf.gpubench import default_settings, main
 
     out = tmp_path / "gpu-bench.json"
     result = main(["--size", "tiny", "--out", str(out), "--work", str(tmp_path / "work")])

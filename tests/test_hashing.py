@@ -1,10 +1,10 @@
-"""One content-hash helper (bench.hashing): streamed SHA-256 equal to hashlib's on the whole bytes."""
+"""One content-hash helper (bench.core.hashing): streamed SHA-256 equal to hashlib's on the whole bytes."""
 
 from __future__ import annotations
 
 import hashlib
 
-from bench.hashing import sha256_file, sha256_files
+from bench.core.hashing import sha256_file, sha256_files
 
 
 def test_hashes_equal_hashlib_on_the_bytes_and_names_count(tmp_path):

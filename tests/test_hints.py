@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def test_a_parallel_source_without_a_cached_translator_suggests_translator_none(bench_home, tmp_path, monkeypatch):

@@ -10,8 +10,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 from bench.human import bt, db, tasks
 from tests.human_helpers import SYSTEMS, annotator, make_study
 
@@ -203,8 +203,8 @@ def test_export_has_every_vote_with_arena_fields(bench_home, tmp_path):
 def test_cli_study_to_leaderboard(bench_home, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from bench import report
     from bench.cli import app
+    from bench.report import leaderboard as report
 
     monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
     make_study(name="unused")

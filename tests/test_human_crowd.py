@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from bench import paths
+from bench.core import paths
 
 FLIP = 0.05  # share of answers each simulated annotator flips
 
@@ -62,7 +62,7 @@ def _drawn_run(name: str, lang: str, scenes, prompts, wrong: float, rng: random.
 
 def test_crowd_on_drawn_world_images(bench_home, tmp_path, monkeypatch):
     """Fast: drawn images whose share of right attributes is known (exact, exact, 70%, chance)."""
-    from bench.evaluate import EvalConfig, evaluate_run
+    from bench.evaluation.evaluate import EvalConfig, evaluate_run
     from bench.human.db import opened
     from bench.human.studies import create_study
     from bench.prompts import load_prompt_set

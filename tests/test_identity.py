@@ -33,7 +33,7 @@ def test_folder_hash_ignores_where_a_model_was_saved_from(tmp_path):
 def test_pea_identity_is_the_adapter_not_the_training_record(bench_home):
     from generate_helpers import write_untrained_checkpoint
 
-    from bench import paths
+    from bench.core import paths
     from bench.models.pipelines import get_system, identity
 
     folder = write_untrained_checkpoint("ckpt", base="tiny-sd15")
@@ -49,11 +49,11 @@ def test_pea_identity_is_the_adapter_not_the_training_record(bench_home):
 _IDS = """
 import json, sys, time
 import torch
-from bench import paths
-from bench.generate import GenerateConfig
-from bench.generate.harness import plan
+from bench.core import paths
+from bench.generation import GenerateConfig
+from bench.generation.harness import plan
 from bench.models.adapter import PEAAdapter
-from bench.train.checkpoint import save_adapter_weights
+from bench.models.checkpoint import save_adapter_weights
 
 # A checkpoint as `bench train` leaves it: the config records where it was trained and when.
 torch.manual_seed(0)
@@ -117,7 +117,7 @@ def test_committed_files_carry_no_machine_paths():
 
 
 def test_portable_paths_name_no_machine_folder(tmp_path, monkeypatch):
-    from bench import paths
+    from bench.core import paths
 
     home, work = tmp_path / "home", tmp_path / "work"
     (work / "corpora" / "x").mkdir(parents=True)

@@ -14,9 +14,8 @@ def _refuse(what: str):
 
 def _refuse_every_model(monkeypatch) -> None:
     """Every model loader the toolkit has raises: pipelines, translators, judges, feature networks."""
-    from bench import features, judges
-    from bench.corpus import translators
-    from bench.models import loading
+    from bench.instruments import features, judges
+    from bench.models import loading, translators
 
     monkeypatch.setattr(loading, "load_system", _refuse("a text-to-image pipeline"))
     monkeypatch.setattr(translators.Seq2SeqTranslator, "__init__", _refuse("a translator"))
@@ -26,7 +25,7 @@ def _refuse_every_model(monkeypatch) -> None:
 
 @pytest.mark.parametrize("name", ["tiny", "none"])
 def test_translator_identity_equals_the_loaded_translators_description(name, monkeypatch):
-    from bench.corpus.translators import load_translator, translator_identity
+    from bench.models.translators import load_translator, translator_identity
 
     src = "zh" if name == "tiny" else "en"
     loaded = load_translator(name, src, "en", device="cpu").describe()
@@ -40,8 +39,8 @@ import json, sys
 sys.path.insert(0, {tests!r})
 from test_identity_noload import _refuse_every_model
 import pytest
-from bench.evaluate import EvalConfig, evaluate
-from bench.generate import GenerateConfig, run_dir_for
+from bench.evaluation.evaluate import EvalConfig, evaluate
+from bench.generation import GenerateConfig, run_dir_for
 
 patch = pytest.MonkeyPatch()
 _refuse_every_model(patch)
@@ -59,8 +58,8 @@ def test_dry_run_and_reevaluating_a_finished_translate_run_load_no_model(bench_h
     import sys
     from pathlib import Path
 
-    from bench.evaluate import EvalConfig, evaluate
-    from bench.generate import GenerateConfig, run_dir_for
+    from bench.evaluation.evaluate import EvalConfig, evaluate
+    from bench.generation import GenerateConfig, run_dir_for
 
     settings = {"model": "translate-tiny-sd15", "prompts": "culture", "lang": "zh", "samples": 1, "steps": 2,
                 "limit": 2}

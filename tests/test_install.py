@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from checkout import copy_checkout
 
-from bench import paths
+from bench.core import paths
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -94,7 +94,7 @@ def test_installed_wheel_reads_package_data_and_writes_to_the_working_directory(
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout
 
-    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import bench.paths as p; print(p.shipped_dir('prompts'))"],
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import bench.core.paths as p; print(p.shipped_dir('prompts'))"],
                            cwd=work, env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert where.startswith(str(site)) and where.endswith("bench/_shipped/prompts")
     assert "world-general" in bench("prompts", "list")

@@ -1,11 +1,11 @@
-"""One JSON-lines reader (bench.paths.iter_jsonl): line numbers and one message format for every bad line."""
+"""One JSON-lines reader (bench.core.paths.iter_jsonl): line numbers and one message format for every bad line."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 
 
 def test_rows_come_with_their_line_numbers_and_bad_lines_are_named(tmp_path):

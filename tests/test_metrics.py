@@ -10,7 +10,7 @@ import torch
 from evalkit import CONCEPTS, eval_world
 from PIL import Image
 
-from bench.evaluate import EvalConfig, evaluate_run
+from bench.evaluation.evaluate import EvalConfig, evaluate_run
 from bench.metrics import bootstrap_ci, get_metric, load_metrics
 
 
@@ -69,7 +69,7 @@ def test_clip_score_clamps_negative_cosine():
 
 
 def _tiny_fn():
-    from bench.features import load_extractor
+    from bench.instruments.features import load_extractor
 
     return load_extractor("tiny-inception", "clean")
 
@@ -78,7 +78,7 @@ def _tiny_fn():
 def test_fid_equals_clean_fid_compute_fid(world, mode):
     from cleanfid.fid import compute_fid
 
-    from bench.refstats import RefstatsConfig, build_refstats
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
 
     run, refs = world
     build_refstats(RefstatsConfig("refs", str(refs), extractor="tiny-inception", mode=mode, judge=None))
@@ -92,7 +92,7 @@ def test_fid_equals_clean_fid_compute_fid(world, mode):
 def test_kid_equals_clean_fid_kernel_distance_with_seeded_rng(world):
     from cleanfid.fid import get_folder_features, kernel_distance
 
-    from bench.refstats import RefstatsConfig, build_refstats
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
 
     run, refs = world
     build_refstats(RefstatsConfig("refs", str(refs), extractor="tiny-inception", judge=None))
@@ -125,9 +125,9 @@ def test_cmmd_equals_plain_loop():
 
 
 def test_cmmd_uses_judge_reference_embeddings(world):
-    from bench.features import judge_image_features
+    from bench.instruments.features import judge_image_features
+    from bench.instruments.refstats import RefstatsConfig, build_refstats, image_files
     from bench.metrics.cmmd import cmmd_value
-    from bench.refstats import RefstatsConfig, build_refstats, image_files
 
     run, refs = world
     build_refstats(RefstatsConfig("refs", str(refs), extractor=None, judge="tiny-clip"))
@@ -162,7 +162,7 @@ class _ColourJudge:
 
 
 def test_culture_accuracy_on_crafted_case_with_known_answer(world):
-    from bench.judges import JUDGES, JudgeSpec, register_judge
+    from bench.instruments.judges import JUDGES, JudgeSpec, register_judge
 
     run, _ = world
     if "colour-judge" not in JUDGES:
@@ -237,7 +237,7 @@ def test_multilingual_clip_score_equals_plain_forward(world, tmp_path, family):
 
     import transformers
 
-    from bench.judges import JUDGES, JudgeSpec, register_judge
+    from bench.instruments.judges import JUDGES, JudgeSpec, register_judge
     from bench.models import zoo
 
     run, _ = world

@@ -12,8 +12,8 @@ import pytest
 import torch
 from evalkit import draw, eval_world, make_reference_folder, make_run
 
-from bench.errors import BenchError
-from bench.evaluate import EvalConfig, evaluate_run
+from bench.core.errors import BenchError
+from bench.evaluation.evaluate import EvalConfig, evaluate_run
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def _cleanfid_listing(folder, monkeypatch):
 
 
 def test_folder_listing_is_clean_fids(tmp_path, monkeypatch):
-    from bench.refstats import image_files
+    from bench.instruments.refstats import image_files
 
     folder = _tricky_folder(tmp_path / "refs")
     listed = [str(p) for p in image_files(folder)]
@@ -61,8 +61,8 @@ def test_folder_listing_is_clean_fids(tmp_path, monkeypatch):
 def test_fid_and_kid_on_a_tricky_reference_folder_equal_clean_fid(world, tmp_path):
     from cleanfid.fid import compute_fid, get_folder_features, kernel_distance
 
-    from bench.features import load_extractor
-    from bench.refstats import RefstatsConfig, build_refstats
+    from bench.instruments.features import load_extractor
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
 
     run, _ = world
     refs = _tricky_folder(tmp_path / "tricky")
@@ -84,8 +84,8 @@ def test_real_inception_is_fid_helpers_verified_file_and_equals_clean_fid(world,
     the project's FID exactly; KID too (features from get_folder_features, seeded subsets)."""
     from cleanfid.fid import compute_fid, get_folder_features, kernel_distance
 
-    from bench import inception
-    from bench.refstats import RefstatsConfig, build_refstats
+    from bench.instruments import inception
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
 
     if inception.CLEANFID_INCEPTION.is_file():
         pytest.skip("clean-fid's own file is present, so it serves mode clean here")
@@ -117,7 +117,7 @@ def test_real_inception_is_fid_helpers_verified_file_and_equals_clean_fid(world,
 
 
 def test_real_inception_file_is_verified_before_loading(tmp_path, monkeypatch):
-    from bench import inception
+    from bench.instruments import inception
 
     fake = tmp_path / "default_1.pt"
     fake.write_bytes(b"not the network")
@@ -131,8 +131,8 @@ def test_real_inception_file_is_verified_before_loading(tmp_path, monkeypatch):
 
 
 def test_legacy_tensorflow_without_clean_fids_file_is_one_line_error(world, monkeypatch, tmp_path, capsys):
-    from bench import inception
     from bench.cli import main
+    from bench.instruments import inception
 
     monkeypatch.setattr(inception, "CLEANFID_INCEPTION", tmp_path / "absent.pt")
     run, refs = world
@@ -147,7 +147,7 @@ def test_legacy_tensorflow_without_clean_fids_file_is_one_line_error(world, monk
 
 
 def test_refstats_of_another_size_are_never_used_silently(world):
-    from bench.refstats import RefstatsConfig, build_refstats
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
 
     run, refs = world  # the run is 64 px
     build_refstats(RefstatsConfig("sized", str(refs), extractor="tiny-inception", judge=None, size=32))
@@ -166,9 +166,9 @@ def test_refstats_of_another_size_are_never_used_silently(world):
 
 
 def test_small_sets_are_marked_and_kid_is_shown_times_1000(world, tmp_path):
-    from bench.refstats import RefstatsConfig, build_refstats
-    from bench.report import load_results, render
-    from bench.report_rows import cell as format_cell
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
+    from bench.report.leaderboard import load_results, render
+    from bench.report.rows import cell as format_cell
 
     run, refs = world
     build_refstats(RefstatsConfig("refs", str(refs), extractor="tiny-inception", judge="tiny-clip"))
@@ -234,15 +234,15 @@ def test_cmmd_preprocessing_is_the_references(tmp_path):
     arr = np.asarray(square).astype(np.float32) / 255.0
     expected = ((arr - np.array(processor.image_mean, np.float32)) / np.array(processor.image_std, np.float32))
     np.testing.assert_allclose(got, expected.transpose(2, 0, 1), atol=1e-6)
-    from bench.judges import JUDGES
+    from bench.instruments.judges import JUDGES
 
     spec = JUDGES.get("clip-l-336")
     assert spec.model_id == "openai/clip-vit-large-patch14-336" and spec.preprocess == "cmmd"
 
 
 def test_feature_cache_is_keyed_by_weights(world, monkeypatch):
-    from bench import features
-    from bench.features import EXTRACTORS, Extractor, RunFeatures
+    from bench.instruments import features
+    from bench.instruments.features import EXTRACTORS, Extractor, RunFeatures
 
     version = {"v": "one"}
     spec = EXTRACTORS.get("tiny-inception")
@@ -296,7 +296,7 @@ def test_culture_accuracy_counts_same_label_candidates_as_wrong(world, tmp_path)
     from PIL import Image
     from test_metrics import _ColourJudge
 
-    from bench.judges import JUDGES, JudgeSpec, register_judge
+    from bench.instruments.judges import JUDGES, JudgeSpec, register_judge
 
     if "colour-judge" not in JUDGES:
         register_judge(JudgeSpec("colour-judge", "test:colour", "custom", "tiny", loader=_ColourJudge))
@@ -324,7 +324,7 @@ def test_culture_accuracy_counts_same_label_candidates_as_wrong(world, tmp_path)
 
 
 def test_judge_family_warning_and_preference(world):
-    from bench.judges import JUDGES, preferred_judge, shared_with
+    from bench.instruments.judges import JUDGES, preferred_judge, shared_with
 
     run, _ = world
     student = make_run(run.parent, run_id="altclip-student",
@@ -342,7 +342,7 @@ def test_judge_family_warning_and_preference(world):
 
 
 def test_judges_read_their_models_own_context():
-    from bench.judges import JUDGES
+    from bench.instruments.judges import JUDGES
 
     contexts = {name: JUDGES.get(name).context for name in ("clip-l", "clip-l-336", "chinese-clip-l14",
                                                              "altclip-m18", "altclip")}
@@ -350,8 +350,8 @@ def test_judges_read_their_models_own_context():
 
 
 def test_refstats_built_with_other_weights_are_an_error(world, monkeypatch):
-    from bench.features import EXTRACTORS, Extractor
-    from bench.refstats import RefstatsConfig, build_refstats
+    from bench.instruments.features import EXTRACTORS, Extractor
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
 
     run, refs = world
     build_refstats(RefstatsConfig("refs", str(refs), extractor="tiny-inception", judge=None))
@@ -364,7 +364,7 @@ def test_refstats_built_with_other_weights_are_an_error(world, monkeypatch):
 
 def test_a_judge_truncates_and_counts_at_its_own_context(world):
     """AltCLIP's position table allows 512 tokens; the judge reads (and counts against) its declared context."""
-    from bench.judges import JUDGES, JudgeSpec, load_judge, register_judge
+    from bench.instruments.judges import JUDGES, JudgeSpec, load_judge, register_judge
 
     if "tiny-altclip-ctx12" not in JUDGES:
         register_judge(JudgeSpec("tiny-altclip-ctx12", "zoo:tiny-altclip-judge", "altclip", "tiny", context=12))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_corpus import make_corpus  # noqa: E402
@@ -47,7 +47,7 @@ def test_pipeline_and_encoder_folders_infer_family_and_widths(bench_home, tmp_pa
 
 def test_default_checkpoint_name_meets_the_pea_system_and_paths_work(bench_home, tmp_path):
     from bench.models.pipelines import get_system
-    from bench.train.distill import TrainConfig, train
+    from bench.training.distill import TrainConfig, train
 
     spec = get_system("tiny-pea-zh")
     assert spec.checkpoint_dir() is None
@@ -66,7 +66,7 @@ def test_default_checkpoint_name_meets_the_pea_system_and_paths_work(bench_home,
 
 
 def test_a_pipeline_folder_is_a_system(bench_home, tmp_path):
-    from bench.generate import GenerateConfig, plan
+    from bench.generation import GenerateConfig, plan
     from bench.models import zoo
     from bench.models.pipelines import get_system
 

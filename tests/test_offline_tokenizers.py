@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.context_report import CONTEXTS, context_counts, render
-from bench.offline_tokenizers import chinese_clip_tokenizer, clip_tokenizer
+from bench.models.offline_tokenizers import chinese_clip_tokenizer, clip_tokenizer
+from bench.prompts.context_report import CONTEXTS, context_counts, render
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def test_prompts_longer_than_each_context_are_pinned():
 
 
 def test_a_long_prompt_is_counted_against_each_context():
-    from bench.context_report import Context, count_exceeding
+    from bench.prompts.context_report import Context, count_exceeding
 
     words = " ".join(["cat"] * 75)  # 75 words + start/end = 77 tokens: fits; one more does not
     clip = Context("c", "clip", 77, "text", "")

@@ -52,7 +52,7 @@ def test_evaluate_the_plugin_system_and_see_it_on_the_leaderboard(my_model):
     import numpy as np
     from PIL import Image
 
-    from bench import paths
+    from bench.core import paths
 
     bench("evaluate", "--include", str(EXAMPLE), "--model", "my-system", "--prompts", "my-set", "--lang", "ko",
           "--samples", "1", "--steps", "4", "--publish")

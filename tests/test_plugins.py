@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bench import plugins
-from bench.errors import BenchError
-from bench.registry import Registry
+from bench.core import plugins
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,7 @@ def _plugin(folder: Path, name: str, body: str) -> Path:
 
 
 JUDGE_PLUGIN = """
-    from bench.judges import JudgeSpec, register_judge
+    from bench.instruments.judges import JudgeSpec, register_judge
 
     def register():
         register_judge(JudgeSpec("{name}", "zoo:tiny-clip-judge", "clip", "tiny", ("en",)))
@@ -56,7 +56,7 @@ def test_lazy_entry_is_listed_without_import_and_imported_on_get(tmp_path, monke
 
 
 def test_include_file_and_folder_register_and_are_undone_after_the_test(tmp_path):
-    from bench.judges import JUDGES
+    from bench.instruments.judges import JUDGES
 
     single = _plugin(tmp_path / "one", "judge_a", JUDGE_PLUGIN.format(name="plugged-a"))
     _plugin(tmp_path / "many", "judge_b", JUDGE_PLUGIN.format(name="plugged-b"))
@@ -69,14 +69,14 @@ def test_include_file_and_folder_register_and_are_undone_after_the_test(tmp_path
 
 
 def test_registrations_of_the_previous_test_are_gone():
-    from bench.judges import JUDGES
+    from bench.instruments.judges import JUDGES
 
     assert "plugged-a" not in JUDGES and "plugged-b" not in JUDGES
     assert "judge_a" not in plugins.loaded()
 
 
 def test_bench_plugins_environment_variable(tmp_path, monkeypatch):
-    from bench.judges import JUDGES
+    from bench.instruments.judges import JUDGES
 
     first = _plugin(tmp_path / "x", "env_a", JUDGE_PLUGIN.format(name="env-a"))
     second = _plugin(tmp_path / "y", "env_b", JUDGE_PLUGIN.format(name="env-b"))
@@ -108,12 +108,12 @@ def test_include_of_a_missing_path_is_a_cli_error(tmp_path):
 def test_listing_names_imports_no_heavy_library():
     code = ("from bench.models.pipelines import SYSTEMS; SYSTEMS.names()\n"
             "from bench.metrics import load_metrics; load_metrics().names()\n"
-            "from bench.judges import JUDGES; JUDGES.names()\n"
-            "from bench.features import EXTRACTORS; EXTRACTORS.names()\n"
+            "from bench.instruments.judges import JUDGES; JUDGES.names()\n"
+            "from bench.instruments.features import EXTRACTORS; EXTRACTORS.names()\n"
             "from bench.prompts.load import list_prompt_sets; list_prompt_sets()\n"
             "import sys; print(sorted(m for m in ('torch', 'numpy', 'polars', 'diffusers', 'transformers')"
             " if m in sys.modules))\n"
-            "from bench import plugins; print(plugins.loaded())")
+            "from bench.core import plugins; print(plugins.loaded())")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
                          env={**os.environ, "PYTHONPATH": str(REPO)}).stdout.splitlines()
     assert out == ["[]", "['bench.world.plugins']"]

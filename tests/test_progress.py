@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bench import progress
+from bench.core import progress
 
 
 class Clock:
@@ -21,7 +21,7 @@ class Clock:
 def test_log_lines_come_at_the_interval_with_average_rates(monkeypatch, caplog):
     clock = Clock()
     monkeypatch.setattr(progress.time, "perf_counter", clock)
-    caplog.set_level(logging.INFO, logger="bench.progress")
+    caplog.set_level(logging.INFO, logger="bench.core.progress")
     with progress.LogProgress("img", precision=1, interval=30) as bar:
         task = bar.add_task("generating", total=100)
         clock.now += 10
@@ -48,7 +48,7 @@ def test_rate_bar_logs_without_a_terminal(monkeypatch):
 def test_track_counts_weighted_items(monkeypatch, caplog):
     monkeypatch.setattr(progress, "_interactive", lambda: False)
     monkeypatch.setenv("BENCH_PROGRESS_SECONDS", "1000")
-    caplog.set_level(logging.INFO, logger="bench.progress")
+    caplog.set_level(logging.INFO, logger="bench.core.progress")
     assert list(progress.track([[1, 2], [3]], "features", "img", total=3, weight=len)) == [[1, 2], [3]]
     assert caplog.records[-1].getMessage().startswith("features 3/3 img")
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.prompts import list_prompt_sets, load_concepts, load_prompt_set, load_set_info
 from bench.prompts.validate import validate_all
 

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from bench.errors import BenchError, NotAvailableOffline
+from bench.core.errors import BenchError, NotAvailableOffline
 from bench.prompts import load_prompt_set, reference_images_dir
 from bench.prompts.public_sets import (
     CocoCNConfig,

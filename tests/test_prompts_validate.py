@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import BenchError
-from bench.paths import REPO_ROOT
+from bench.core.errors import BenchError
+from bench.core.paths import REPO_ROOT
 from bench.prompts import load_concepts, load_prompt_set
 from bench.prompts.langcheck import check_language
 from bench.prompts.validate import validate_set

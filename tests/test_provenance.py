@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from importlib import metadata
 
-from bench import paths, provenance
+from bench.core import paths, provenance
 
 
 def test_record_names_versions_commit_and_dirty_flag():
@@ -22,9 +22,9 @@ def test_record_names_versions_commit_and_dirty_flag():
 def test_every_artifact_writer_uses_it():
     import inspect
 
-    from bench import evaluate
     from bench.corpus import build
-    from bench.train import checkpoint
+    from bench.evaluation import evaluate
+    from bench.training import checkpoint
 
     for module in (evaluate, build, checkpoint):
         assert "provenance.record(" in inspect.getsource(module), module.__name__

@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from bench.core.errors import BenchError
 from bench.corpus.build import CorpusConfig, build_corpus, read_corpus
 from bench.corpus.filters import FilterSettings
 from bench.corpus.sources import open_source
-from bench.errors import BenchError
 
 KEYS = ["000411001ff7dd4f", "0005014f8ed1a7e1", "00054f4e8e04b3a2"]
 EN = [["a dog on a beach", "a brown dog by the sea"], ["two bowls of noodles"], ["a red bus in the street"]]
@@ -76,7 +76,7 @@ def _build(spec: str, name: str, images: str | None = None):
 
 
 def test_xm3600_parquet_corpus_holds_the_images(tmp_path, corpora):
-    from bench.train.data import load_pairs
+    from bench.training.data import load_pairs
 
     result = _build(f"xm3600:{_floschne(tmp_path / 'xm3600')}", "xm-ko")
     rows = read_corpus("xm-ko").sort("id")

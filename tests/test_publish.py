@@ -8,11 +8,11 @@ import sys
 import pytest
 from evalkit import eval_world, make_run
 
-from bench import paths
-from bench.errors import BenchError
-from bench.evaluate import EvalConfig, evaluate_run
-from bench.publish import publish_run
-from bench.refstats import RefstatsConfig, build_refstats
+from bench.core import paths
+from bench.core.errors import BenchError
+from bench.evaluation.evaluate import EvalConfig, evaluate_run
+from bench.evaluation.publish import publish_run
+from bench.instruments.refstats import RefstatsConfig, build_refstats
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_leaderboard_filters_and_exports_csv_and_json(world, tmp_path, monkeypat
     import csv
     import io
 
-    from bench.leaderboard_export import export, filtered_entries
+    from bench.report.export import export, filtered_entries
 
     zh = evaluate_run(world, EvalConfig(metrics=("clip-score",), copy_to_reports=True))
     ko_run = make_run(tmp_path / "runs", run_id="tiny-sys-culture-ko-abc", n_prompts=3, samples=2, lang="ko")

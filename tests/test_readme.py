@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.paths import REPO_ROOT
+from bench.core.paths import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
 
@@ -94,7 +94,7 @@ def test_readme_commands_are_parsed_and_every_skip_is_used():
 
 def _world_refstats_small() -> None:
     """`python -m bench.world.refstats` on 80 of the 1,908 drawn scenes (same name, extractor, judge, size)."""
-    from bench.refstats import RefstatsConfig, build_refstats
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
     from bench.world import draw
     from bench.world.plugins import JUDGE
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from bench import paths
-from bench.report import check_leaderboard, load_results, render, write_leaderboard
+from bench.core import paths
+from bench.report.leaderboard import check_leaderboard, load_results, render, write_leaderboard
 
 
 def _summary(system, lang, tier="real", clip=30.0, fid=12.0, run_id=None, prompt_set="culture"):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import paths
-from bench.report import check_leaderboard, load_results, render, write_leaderboard
-from bench.report_paired import oracle_gaps, strategy_gaps
+from bench.core import paths
+from bench.report.leaderboard import check_leaderboard, load_results, render, write_leaderboard
+from bench.report.paired import oracle_gaps, strategy_gaps
 from bench.stats.paired import PerImage, paired_difference
 
 PROMPTS, SAMPLES = 30, 2
@@ -44,7 +44,7 @@ SYSTEMS = [("toy-en", "en", "english", 0.9, 1), ("pea-zh", "zh", "pea", 0.85, 2)
 
 @pytest.fixture
 def reports(tmp_path, monkeypatch):
-    import bench.report_paired as rp
+    import bench.report.paired as rp
 
     monkeypatch.setattr(rp, "MAIN_METRICS", ("acc",))
     monkeypatch.setattr(rp, "CATEGORY_METRICS", ("acc",))
@@ -106,7 +106,7 @@ def test_check_regenerates_the_headline_and_writes_the_gaps_plot(reports):
 
 
 def test_grid_section_lists_each_columns_prompt(reports, monkeypatch):
-    import bench.report_grids as rg
+    import bench.report.grids as rg
 
     monkeypatch.setattr(rg, "prompt_texts", lambda s, lang, ids: {i: (f"native {i}", f"english {i}") for i in ids})
     text = render(load_results())
@@ -115,7 +115,7 @@ def test_grid_section_lists_each_columns_prompt(reports, monkeypatch):
 
 
 def test_demo_lines_print_gaps_and_consistency_order(bench_home, reports, monkeypatch):
-    from bench.report_paired import demo_lines
+    from bench.report.paired import demo_lines
 
     ids = []
     for k, args in enumerate(SYSTEMS):

@@ -10,11 +10,11 @@ import pytest
 import torch
 from evalkit import draw, make_reference_folder
 
-from bench import paths
-from bench.errors import BenchError
-from bench.evaluate import EvalConfig
+from bench.core import paths
+from bench.core.errors import BenchError
+from bench.evaluation.evaluate import EvalConfig
+from bench.evaluation.score_folder import FolderConfig, map_images, score_folder
 from bench.prompts import load_prompt_set
-from bench.score_folder import FolderConfig, map_images, score_folder
 
 METRICS = ("clip-score", "culture-accuracy")
 
@@ -70,9 +70,9 @@ def test_prompt_subfolders_and_bad_names(ko, tmp_path):
 def test_fid_between_folders_equals_clean_fid_and_refstats(bench_home, tmp_path):
     from cleanfid.fid import compute_fid
 
-    from bench.features import load_extractor
-    from bench.fid_folders import folder_fid
-    from bench.refstats import RefstatsConfig, build_refstats
+    from bench.evaluation.fid_folders import folder_fid
+    from bench.instruments.features import load_extractor
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
 
     a = make_reference_folder(tmp_path / "a", n=6, seed=1)
     b = make_reference_folder(tmp_path / "b", n=8, seed=2)

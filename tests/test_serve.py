@@ -144,7 +144,7 @@ def test_results_browser_pages(client):
 def test_where_the_metrics_disagree(bench_home):
     import polars as pl
 
-    from bench import paths
+    from bench.core import paths
     from bench.serve.results import disagreement
 
     make_study()

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.stats.holm import holm, reject
 from bench.stats.paired import (
     PerImage,

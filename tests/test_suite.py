@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from bench import paths
-from bench.errors import BenchError
-from bench.suite import Suite, plan_cells, run_suite, table_lines
+from bench.core import paths
+from bench.core.errors import BenchError
+from bench.evaluation.suite import Suite, plan_cells, run_suite, table_lines
 
 SUITE = """
 name = "world-smoke"
@@ -57,8 +57,8 @@ def test_bad_suite_files_are_one_line_errors(tmp_path):
 
 
 def test_killed_suite_resumes_and_ends_with_one_table(suite_file):
-    from bench.evaluate import evaluate_run
-    from bench.generate import GenerateConfig, generate
+    from bench.evaluation.evaluate import evaluate_run
+    from bench.generation import GenerateConfig, generate
 
     suite = Suite.from_toml(suite_file)
     calls = []

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from generate_helpers import write_prompt_set, write_untrained_checkpoint
 
-from bench.generate import GenerateConfig, generate
+from bench.generation import GenerateConfig, generate
 from bench.models.loading import load_pipeline, load_system
 from bench.models.pipelines import SYSTEMS
 
@@ -87,7 +87,7 @@ def test_translate_pipeline_translates_then_runs_the_base(bench_home, monkeypatc
     np.testing.assert_allclose(native, reference, atol=1e-5)
 
     # Cached: a new translator object answers from disk without running the model.
-    from bench.generate import translations
+    from bench.models import translations
 
     def refuse(*args, **kwargs):
         raise AssertionError("translated again instead of reading the cache")
@@ -160,7 +160,7 @@ def test_any_training_checkpoint_is_a_system(bench_home, prompts_dir):
     assert [s.name for s in checkpoint_systems()] == ["pea:my-run"]
     spec = json.loads((run / "spec.json").read_text())
     assert spec["model"]["adapter"]["checkpoint"] == "my-run" and spec["model"]["adapter"]["config"]["lang"] == "ko"
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
 
     with pytest.raises(BenchError, match="does not take 'zh' prompts"):
         generate(GenerateConfig(model="pea:my-run", prompts="mini", lang="zh"), progress=False)

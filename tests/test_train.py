@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_corpus import make_corpus  # noqa: E402
@@ -19,7 +19,7 @@ FAST = dict(resolution=16, warmup_steps=0, val_rows=4, val_every=0, save_every=1
 
 
 def _cfg(corpus: Path, **overrides):
-    from bench.train.distill import TrainConfig
+    from bench.training.distill import TrainConfig
 
     settings = dict(lang="zh", base="tiny-sd15", encoder="tiny", corpus=str(corpus), steps=3, batch_size=2,
                     lr=1e-3, **FAST)
@@ -40,7 +40,7 @@ def _weights(folder: Path) -> dict:
 @pytest.fixture(scope="module")
 def sdxl_run(zoo_home, tmp_path_factory):
     """One short tiny-SDXL run with native-only rows, dropout and a broken image, shared by several tests."""
-    from bench.train.distill import train
+    from bench.training.distill import train
 
     mp = pytest.MonkeyPatch()
     mp.setenv("BENCH_HOME", str(zoo_home))
@@ -53,7 +53,7 @@ def sdxl_run(zoo_home, tmp_path_factory):
 
 
 def test_short_distillation_halves_the_held_out_student_teacher_mse(tmp_path, bench_home):
-    from bench.train.distill import train
+    from bench.training.distill import train
 
     corpus = make_corpus(tmp_path / "corpus", rows=32)
     folder = train(_cfg(corpus, steps=10, lr=1e-2, batch_size=4, cfg_dropout=0.0, val_rows=8, val_every=10))
@@ -90,7 +90,7 @@ def test_a_native_prompt_generates_an_image_through_the_pipeline(sdxl_run):
 
 
 def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(sdxl_run):
-    from bench.train.distill import train
+    from bench.training.distill import train
 
     cfg, full = sdxl_run
     import dataclasses
@@ -116,7 +116,7 @@ def test_cached_and_uncached_runs_give_the_same_losses(tmp_path, bench_home):
     from typer.testing import CliRunner
 
     from bench.cli import app
-    from bench.train.distill import train
+    from bench.training.distill import train
 
     corpus = make_corpus(tmp_path / "corpus", rows=10, native=2)
     cached = train(_cfg(corpus, name="cached", cache=True))
@@ -134,7 +134,7 @@ def test_cached_and_uncached_runs_give_the_same_losses(tmp_path, bench_home):
 
 
 def test_frozen_cache_shards_resume_and_rebuild_only_what_changed(bench_home):
-    from bench.train.frozen import FrozenCache
+    from bench.training.frozen import FrozenCache
 
     calls = []
 
@@ -170,7 +170,7 @@ def test_a_corpus_without_the_language_is_a_clear_error(tmp_path, bench_home):
 
 def test_an_encoder_that_does_not_fit_the_adapter_is_a_clear_error(tmp_path, bench_home):
     from bench.models.encoders import STUDENT_ENCODERS, StudentSpec, register_student
-    from bench.train.distill import train
+    from bench.training.distill import train
 
     corpus = make_corpus(tmp_path / "corpus", rows=6)
     if "tiny-misdeclared" not in STUDENT_ENCODERS:
@@ -187,7 +187,7 @@ def test_an_encoder_that_does_not_fit_the_adapter_is_a_clear_error(tmp_path, ben
 
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, bench_home, monkeypatch):
-    from bench.train import distill
+    from bench.training import distill
 
     corpus = make_corpus(tmp_path / "corpus", rows=8)
     calls = {"n": 0}
@@ -211,7 +211,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, 
 
 
 def test_gradient_checkpointing_keeps_the_same_updates(tmp_path, bench_home):
-    from bench.train.distill import train
+    from bench.training.distill import train
 
     corpus = make_corpus(tmp_path / "corpus", rows=8)
     plain = train(_cfg(corpus, name="plain", steps=2, cfg_dropout=0.0))
@@ -228,7 +228,7 @@ def test_text_distillation_variant_fits_the_teacher_embeddings(tmp_path, bench_h
         load_student_encoder,
         register_student,
     )
-    from bench.train.distill import train
+    from bench.training.distill import train
 
     class Embed(torch.nn.Module):
         """A frozen random embedding table: enough of a 77-token student for the text-KD ablation."""

@@ -15,7 +15,7 @@ from train_corpus import make_corpus  # noqa: E402
 
 SCRIPT = """
 import sys
-from bench.train.distill import TrainConfig, train
+from bench.training.distill import TrainConfig, train
 train(TrainConfig(lang="zh", base="tiny-sd15", encoder="tiny", corpus=sys.argv[1], steps=3, batch_size=2,
                   grad_accum=2, resolution=16, warmup_steps=0, val_rows=2, val_every=3, save_every=2,
                   name="ddp", lr=1e-3))

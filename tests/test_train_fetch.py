@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def _img2dataset_available() -> bool:
     """img2dataset importable here, on PATH, or named by BENCH_IMG2DATASET (e.g. a side environment)."""
-    from bench.fetch import find_runner
+    from bench.corpus.fetch import find_runner
 
     return find_runner() is not None
 
@@ -55,8 +55,8 @@ def test_fetch_images_downloads_good_urls_and_records_failures(tmp_path, image_s
         pytest.skip("img2dataset is not installed (pip install 'pea-bench[fetch]')")
     import polars as pl
 
-    from bench.fetch import FetchConfig, fetch
-    from bench.train.data import load_pairs
+    from bench.corpus.fetch import FetchConfig, fetch
+    from bench.training.data import load_pairs
 
     corpus = _url_corpus(tmp_path / "corpus", image_server)
     with pytest.raises(BenchError, match="no 'zh' row has a readable image"):
@@ -79,7 +79,7 @@ def test_fetch_without_url_rows_or_downloader_is_a_clear_error(tmp_path, monkeyp
     sys.path.insert(0, str(Path(__file__).parent))
     from train_corpus import make_corpus
 
-    from bench import fetch as fetch_module
+    from bench.corpus import fetch as fetch_module
 
     corpus = make_corpus(tmp_path / "local", rows=2)
     with pytest.raises(BenchError, match="no URL images"):

@@ -12,25 +12,25 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_corpus import make_corpus  # noqa: E402
 
-from bench.train.batches import step_generator  # noqa: E402
+from bench.training.batches import step_generator  # noqa: E402
 
 FAST = dict(lang="zh", encoder="tiny", resolution=16, warmup_steps=0, val_rows=2, val_every=0, save_every=100,
             batch_size=2, lr=1e-3)
 
 
 def _cfg(corpus: Path, **overrides):
-    from bench.train.config import TrainConfig
+    from bench.training.config import TrainConfig
 
     return TrainConfig(**{**FAST, "base": "tiny-sd15", "corpus": str(corpus), "steps": 2, **overrides})
 
 
 def test_recipes_fill_what_is_not_given():
-    from bench.train.recipes import OFFICIAL_DECAY_STEPS
+    from bench.training.recipes import OFFICIAL_DECAY_STEPS
 
     sdxl = _cfg(Path("c"), base="tiny-sdxl")
     assert (sdxl.weight_decay, sdxl.lr_decay_steps, sdxl.lr_end) == (0.0, OFFICIAL_DECAY_STEPS, 5e-8)
@@ -67,7 +67,7 @@ def trainer_for(tmp_path, bench_home):
     corpus = make_corpus(tmp_path / "corpus", rows=8, native=2)
 
     def build(**overrides):
-        from bench.train.distill import Trainer
+        from bench.training.distill import Trainer
 
         trainer = Trainer(_cfg(corpus, **overrides))
         trainer.setup()
@@ -91,7 +91,7 @@ def test_official_optimizer_and_schedule(trainer_for):
 
 def _unet_calls(trainer, monkeypatch):
     """Run one loss with every row dropped; returns the (context, pooled) each UNet call received."""
-    from bench.train import losses
+    from bench.training import losses
 
     calls = []
     real = trainer._unet
@@ -133,7 +133,7 @@ def test_paper_cfg_dropout_empties_the_pooled_embedding_too(trainer_for, monkeyp
 
 @pytest.mark.parametrize(("base", "offset"), [("tiny-sd15", 0.0), ("tiny-sdxl", 0.5)])
 def test_official_noise_offset_by_base(trainer_for, monkeypatch, base, offset):
-    from bench.train import losses
+    from bench.training import losses
 
     trainer = trainer_for(base=base)
     seen = []
@@ -145,7 +145,7 @@ def test_official_noise_offset_by_base(trainer_for, monkeypatch, base, offset):
 
 @pytest.mark.parametrize("warmup", [3, 5])
 def test_a_warm_up_as_long_as_the_run_or_longer_trains_to_the_end(tmp_path, bench_home, caplog, warmup):
-    from bench.train.distill import train
+    from bench.training.distill import train
 
     corpus = make_corpus(tmp_path / "corpus", rows=6)
     with caplog.at_level(logging.WARNING):
@@ -158,7 +158,7 @@ def test_a_warm_up_as_long_as_the_run_or_longer_trains_to_the_end(tmp_path, benc
 
 
 def test_checkpoint_records_the_recipe(tmp_path, bench_home):
-    from bench.train.distill import train
+    from bench.training.distill import train
 
     corpus = make_corpus(tmp_path / "corpus", rows=6)
     folder = train(_cfg(corpus, name="rec", steps=1))
@@ -168,8 +168,8 @@ def test_checkpoint_records_the_recipe(tmp_path, bench_home):
 
 
 def test_a_killed_save_is_cleaned_and_repaired_on_resume(tmp_path, bench_home):
-    from bench.train.checkpoint import load_adapter
-    from bench.train.distill import train
+    from bench.models.checkpoint import load_adapter
+    from bench.training.distill import train
 
     corpus = make_corpus(tmp_path / "corpus", rows=6)
     folder = train(_cfg(corpus, name="kill", steps=2, save_every=1, stop_after=2, keep_checkpoints=3))
@@ -189,7 +189,7 @@ def test_a_killed_save_is_cleaned_and_repaired_on_resume(tmp_path, bench_home):
 
 
 def test_corpus_shard_leftovers_are_cleaned_on_resume(tmp_path, monkeypatch):
-    from bench import paths
+    from bench.core import paths
     from bench.corpus.build import CorpusConfig, build_corpus
 
     monkeypatch.setenv("BENCH_CORPORA_DIR", str(tmp_path / "corpora"))
@@ -205,8 +205,8 @@ def test_corpus_shard_leftovers_are_cleaned_on_resume(tmp_path, monkeypatch):
 
 
 def test_bucket_geometry_follows_the_public_loader():
-    from bench.train.buckets import Layout, bucket_sizes, closest, cover
-    from bench.train.recipes import SDXL_BUCKETS
+    from bench.training.buckets import Layout, bucket_sizes, closest, cover
+    from bench.training.recipes import SDXL_BUCKETS
 
     assert bucket_sizes(1024, 32) == list(SDXL_BUCKETS)  # as published at SDXL's resolution
     assert bucket_sizes(512, 32) == [(224, 448), (224, 416), (256, 384), (288, 352), (320, 320), (352, 288),
@@ -223,8 +223,8 @@ def test_bucket_geometry_follows_the_public_loader():
 
 
 def test_bucketed_batches_hold_one_size_and_cover_every_row_each_epoch():
-    from bench.train.batches import BatchOrder
-    from bench.train.buckets import Layout
+    from bench.training.batches import BatchOrder
+    from bench.training.buckets import Layout
 
     sizes = [(40, 32), (32, 40), (64, 32), (32, 32)] * 5
     layout = Layout.build([f"r{i}" for i in range(20)], sizes, 1024, 32, seed=0)
@@ -240,7 +240,7 @@ def test_bucketed_batches_hold_one_size_and_cover_every_row_each_epoch():
 def test_sdxl_official_training_uses_buckets_and_true_time_ids(tmp_path, bench_home, monkeypatch):
     from PIL import Image
 
-    from bench.train.distill import Trainer, train
+    from bench.training.distill import Trainer, train
 
     corpus = make_corpus(tmp_path / "corpus", rows=8)
     for n in range(0, 8, 2):  # half the images become tall ones

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.train import losses
-from bench.train.schedule import lr_factor
+from bench.training import losses
+from bench.training.schedule import lr_factor
 
 
 def test_mse_and_feature_loss_match_hand_computations():

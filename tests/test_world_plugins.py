@@ -6,16 +6,16 @@ import json
 
 import pytest
 
-from bench import paths
+from bench.core import paths
 from bench.world import captions, draw, prompts
 
 
 def test_world_names_are_registered():
     from bench.corpus.sources import SOURCES
-    from bench.corpus.translators import TRANSLATORS
     from bench.models.bases import get_base
     from bench.models.encoders import get_student_spec
     from bench.models.pipelines import SYSTEMS
+    from bench.models.translators import TRANSLATORS
 
     assert get_base("world").model_id == "zoo:world-teacher"
     assert get_student_spec("world").width == 64
@@ -24,7 +24,7 @@ def test_world_names_are_registered():
 
 
 def test_world_translator_is_exact_both_ways():
-    from bench.corpus.translators import load_translator
+    from bench.models.translators import load_translator
 
     scene = draw.Scene("triangle", "bottom right", "purple", "large")
     to_en = load_translator("world", "ru", "en")
@@ -50,7 +50,7 @@ def test_world_source_rows_are_exact_pairs(bench_home):
 
 
 def test_world_accuracy_metric_scores_drawn_images_perfectly(bench_home, tmp_path, monkeypatch):
-    from bench.evaluate import EvalConfig, evaluate_run
+    from bench.evaluation.evaluate import EvalConfig, evaluate_run
 
     monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
     run = tmp_path / "run"

@@ -21,11 +21,12 @@ def compare(
     device: str = typer.Option("cpu", "--device", help="Where the judge runs for the consistency (cpu, cuda)."),
 ) -> None:
     """Paired differences A - B per metric: 95% prompt-bootstrap CI, sign-flip p-value, Holm-adjusted."""
-    from bench import paths
-    from bench.stats.compare import compare_runs, default_output, format_table
+    import bench
+    from bench.core import paths
+    from bench.stats.compare import default_output, format_table
 
     names = tuple(m for m in (metrics or "").replace(",", " ").split() if m) or None
-    result = compare_runs(run_a, run_b, names, consistency=not no_consistency, device=device)
+    result = bench.compare(run_a, run_b, names, consistency=not no_consistency, device=device)
     target = out or default_output(result)
     paths.write_json(target, result)
     typer.echo(format_table(result))

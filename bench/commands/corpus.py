@@ -38,18 +38,22 @@ def build_corpus(
                                                       "(copied into the corpus; rows without one are counted)."),
 ) -> None:
     """Build a parallel caption corpus in corpora/<name>/ (resumable; shards split across torchrun ranks)."""
+    import bench
+    from bench.core.languages import get_language
     from bench.corpus.build import CorpusConfig
-    from bench.corpus.build import build_corpus as run
     from bench.corpus.filters import FilterSettings
-    from bench.languages import get_language
 
     if not source:  # `bench build-corpus --lang ko`: the documented default source and name
-        from bench.defaults import DEFAULT_SOURCE, default_corpus_name, require_default_source
+        from bench.corpus.defaults import (
+            DEFAULT_SOURCE,
+            default_corpus_name,
+            require_default_source,
+        )
 
         require_default_source(get_language(lang).code)
         source, name = [DEFAULT_SOURCE], name or default_corpus_name(get_language(lang).code)
     if device:
-        from bench.runtime import check_device
+        from bench.core.runtime import check_device
 
         check_device(device)  # even when the translator would never use it
     filters = FilterSettings(max_chars=max_chars, language_id=not no_language_id, min_width=min_size,
@@ -57,7 +61,7 @@ def build_corpus(
     config = CorpusConfig(lang=get_language(lang).code, sources=tuple(source), translator=translator,
                           translator_model=translator_model, name=name, limit=limit, shard_size=shard_size,
                           batch_size=batch_size, device=device, filters=filters, images=images)
-    result = run(config, progress=True)
+    result = bench.build_corpus(config, progress=True)
     if not result.finalized:
         typer.echo(f"built {result.shards_built} shards of {result.folder}; the last rank to finish writes the "
                    "manifest (or rerun the same command)")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import typer
 
-from bench.cli_options import Group, build, field_default, options_from
-from bench.errors import BenchError
-from bench.evaluate import EvalConfig
-from bench.generate.config import GenerateConfig
+from bench.commands.options import Group, build, field_default, options_from
+from bench.core.errors import BenchError
+from bench.evaluation.evaluate import EvalConfig
+from bench.generation.config import GenerateConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -55,10 +55,10 @@ def evaluate(
 
       bench evaluate -m pea-zh,translate-sdxl -p general,culture -l zh,ko --refstats coco-512 --publish
     """
-    from bench import plugins
+    from bench.core import plugins
 
     plugins.include_all(include)
-    from bench.evaluate import evaluate_run
+    import bench
 
     if list_metrics:
         from bench.metrics import load_metrics
@@ -70,7 +70,7 @@ def evaluate(
     publish = cfg.copy_to_reports
     gen = {f.name: field_default(f) for f in dataclasses.fields(GenerateConfig)
            if f.name not in ("model", "prompts", "lang")} | (gen or {})
-    from bench.runtime import check_device
+    from bench.core.runtime import check_device
 
     check_device(cfg.device)  # before any generation
     if cfg.metrics:
@@ -79,11 +79,11 @@ def evaluate(
         for name in cfg.metrics:
             get_metric(name)  # did-you-mean before any generation
     if model and not run and not (prompts and lang):  # `bench evaluate --model pea-zh`: from the system
-        from bench.defaults import evaluate_defaults
+        from bench.evaluation.defaults import evaluate_defaults
 
         prompts, lang = evaluate_defaults(_split(model), prompts, lang)
     if not run and any("," in (v or "") for v in (model, prompts, lang)):
-        from bench.suite import Suite, print_table, run_suite
+        from bench.evaluation.suite import Suite, print_table, run_suite
 
         suite = Suite.from_lists(_split(model) or (), _split(prompts) or (), _split(lang) or (), gen, cfg, publish)
         print_table(run_suite(suite, echo=typer.echo))
@@ -93,10 +93,8 @@ def evaluate(
     else:
         if not (model and prompts and lang):
             raise BenchError("give --model, --prompts and --lang (or --run FOLDER)")
-        from bench.generate import generate
-
-        folder = generate(GenerateConfig(model=model, prompts=prompts, lang=lang, **gen))
-    summary = evaluate_run(folder, cfg)
+        folder = bench.generate(GenerateConfig(model=model, prompts=prompts, lang=lang, **gen))
+    summary = bench.evaluate(cfg, run=folder)
     _print_summary(summary, folder)
     from bench.commands.publish import report_publication
 
@@ -105,7 +103,7 @@ def evaluate(
 
 def _run_folder(run: str) -> Path:
     """--run as a folder (anything with a slash, or an existing folder) or a run id under BENCH_HOME/runs."""
-    from bench import paths
+    from bench.core import paths
 
     if Path(run).is_dir():
         return Path(run)
@@ -160,8 +158,8 @@ def refstats_build(
     tiny: bool = typer.Option(False, "--tiny", help="Use the tiny offline extractor and judge."),
 ) -> None:
     """Compute reference statistics from a folder or dataset and store them by name."""
-    from bench.judges import tier_default
-    from bench.refstats import RefstatsConfig, build_refstats
+    from bench.instruments.judges import tier_default
+    from bench.instruments.refstats import RefstatsConfig, build_refstats
 
     tier = "tiny" if tiny else "real"
     extractor = extractor or tier_default(tier, "extractor")
@@ -177,7 +175,7 @@ def refstats_list() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from bench.refstats import list_refstats
+    from bench.instruments.refstats import list_refstats
 
     rows = list_refstats()
     if not rows:
@@ -201,9 +199,9 @@ def judge_check(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Text-to-image retrieval accuracy of a judge on parallel captions: does it read this language?"""
-    from bench.judge_check import JudgeCheckConfig
-    from bench.judge_check import judge_check as run_check
-    from bench.judges import JUDGES
+    from bench.evaluation.judge_check import JudgeCheckConfig
+    from bench.evaluation.judge_check import judge_check as run_check
+    from bench.instruments.judges import JUDGES
 
     if list_judges:
         for name, spec in JUDGES.items():
@@ -252,16 +250,17 @@ def leaderboard(
 
       bench leaderboard --prompts world-general --lang zh,ko --format csv --out zh-ko.csv
     """
-    from bench.report import check_leaderboard, leaderboard_path, write_leaderboard
+    import bench
+    from bench.report.leaderboard import check_leaderboard, leaderboard_path
 
     chosen = _split(prefer)
     if any((prompts, lang, tier, fmt, out)):
-        from bench.leaderboard_export import export, filtered_entries
+        from bench.report.export import export, filtered_entries
 
         entries = filtered_entries(_split(prompts) or (), _split(lang) or (), _split(tier) or (), chosen or ())
         text = export(entries, fmt or (out.suffix.lstrip(".") if out and out.suffix else "md"))
         if out:
-            from bench import paths
+            from bench.core import paths
 
             paths.write_text(out, text)
             typer.echo(f"wrote {out} ({len(entries)} results)")
@@ -274,7 +273,7 @@ def leaderboard(
             raise typer.Exit(1)
         typer.echo(f"{leaderboard_path()} is current")
         return
-    written = write_leaderboard(grids=grids, prefer=chosen or ())
+    written = bench.leaderboard(grids=grids, prefer=chosen or ())
     typer.echo(f"wrote {written['leaderboard']} from {written['results']} results")
     for grid in written["grids"]:
         typer.echo(f"wrote {grid}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from bench.cli_options import Group, build, options_from
-from bench.generate.config import GenerateConfig
+from bench.commands.options import Group, build, options_from
+from bench.generation.config import GenerateConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -19,15 +19,15 @@ def generate(
     settings: dict | None = None,
 ) -> None:
     """Generate every missing image of a run; safe to rerun, resume, or launch under torchrun/accelerate."""
-    from bench.generate import generate as run_generate
-    from bench.generate import plan
+    import bench
+    from bench.generation import plan
 
     cfg = build(GenerateConfig, settings or {})
     if dry_run:
         p = plan(cfg)
         typer.echo(f"{p.run}  ({len(p.keys)} images, {p.spec['size']} px, {p.dtype} on {p.device})")
         return
-    run = run_generate(cfg)
+    run = bench.generate(cfg)
     import os
 
     if int(os.environ.get("RANK", "0")) == 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 

@@ -15,7 +15,7 @@ def languages() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from bench.languages import LANGUAGES
+    from bench.core.languages import LANGUAGES
 
     table = Table(title="languages")
     for column in ("code", "name", "script", "NLLB-200", "M2M100", "opus-mt en->x", "opus-mt x->en",

@@ -18,14 +18,14 @@ def models(
     """List systems with their kind, base, languages, weights and offline availability."""
     import json
 
-    from bench import plugins
+    from bench.core import plugins
 
     plugins.include_all(include)
 
     from rich.console import Console
     from rich.table import Table
 
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
     from bench.models.pipelines import SYSTEMS, checkpoint_systems
 
     if tier not in (None, "real", "tiny"):

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def register(app: typer.Typer) -> None:
@@ -28,7 +28,7 @@ def list_sets(
     from rich.console import Console
     from rich.table import Table
 
-    from bench import paths, plugins
+    from bench.core import paths, plugins
 
     plugins.include_all(include)
     from bench.prompts.load import has_concepts, list_prompt_sets, load_set_info, set_folder
@@ -56,7 +56,7 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
 ) -> None:
     """Show the prompts of one set in one language."""
-    from bench.config import to_jsonable
+    from bench.core.config import to_jsonable
     from bench.prompts.load import load_prompt_set, load_set_info
 
     lang = lang or load_set_info(name).languages[0]
@@ -159,8 +159,8 @@ def context(
     write: bool = typer.Option(True, "--write/--no-write", help="Also write reports/context-lengths.md."),
 ) -> None:
     """Count the prompts of every set and language longer than each judge's and text encoder's context."""
-    from bench import paths
-    from bench.context_report import context_counts, render
+    from bench.core import paths
+    from bench.prompts.context_report import context_counts, render
 
     text = render(context_counts())
     typer.echo(text, nl=False)

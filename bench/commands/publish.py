@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,7 @@ def publish(
 
       bench publish RUN_ID && bench leaderboard
     """
-    from bench.publish import not_published_message, publish_run
+    from bench.evaluation.publish import not_published_message, publish_run
 
     kept_out = 0
     for run in runs:
@@ -42,7 +42,7 @@ def publish(
 
 def report_publication(summary: dict, asked: bool) -> None:
     """After `bench evaluate`: say whether the result is on the leaderboard's input, and how to put it there."""
-    from bench.publish import (
+    from bench.evaluation.publish import (
         comparability_problems,
         is_published,
         not_published_message,

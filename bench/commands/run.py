@@ -31,7 +31,7 @@ def run(
     """
     import dataclasses
 
-    from bench.suite import Suite, plan_cells, print_table, run_suite
+    from bench.evaluation.suite import Suite, plan_cells, print_table, run_suite
 
     spec = Suite.from_toml(suite)
     if publish is not None:

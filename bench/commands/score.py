@@ -39,13 +39,13 @@ def score(
     """
     from bench.commands.evaluate import _print_summary, _split
     from bench.commands.publish import report_publication
-    from bench.evaluate import EvalConfig
-    from bench.score_folder import FolderConfig, score_folder
+    from bench.evaluation.evaluate import EvalConfig
+    from bench.evaluation.score_folder import FolderConfig, score_folder
 
     cfg = EvalConfig(metrics=_split(metrics), judge=judge, judge_en=judge_en, extractor=extractor,
                      refstats=refstats, device=device, copy_to_reports=publish)
     summary = score_folder(FolderConfig(folder, prompts, lang, name, tier), cfg)
-    from bench import paths
+    from bench.core import paths
 
     _print_summary(summary, paths.run_dir(summary["run_id"]))
     report_publication(summary, publish)
@@ -70,7 +70,7 @@ def fid(
 
       bench fid generated/ --refstats coco-512
     """
-    from bench.fid_folders import folder_fid
+    from bench.evaluation.fid_folders import folder_fid
 
     result = folder_fid(dir_a, dir_b, refstats, extractor, mode, device, kid)
     if as_json:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from bench.cli_options import Group, build, options_from
-from bench.train.config import TrainConfig
+from bench.commands.options import Group, build, options_from
+from bench.training.config import TrainConfig
 
 
 def register(app: typer.Typer) -> None:
@@ -19,10 +19,10 @@ def register(app: typer.Typer) -> None:
 @options_from(Group(TrainConfig, "settings", table="train"))
 def train(settings: dict) -> None:
     """Train a PEA adapter by distillation from the base model's own English text encoders."""
-    from bench.train.distill import train as run
+    import bench
 
-    folder = run(build(TrainConfig, settings))
-    from bench import paths
+    folder = bench.train(build(TrainConfig, settings))
+    from bench.core import paths
 
     config = paths.read_json(folder / "config.json")
     losses = config.get("losses", {})
@@ -39,7 +39,7 @@ def fetch_images(
     retries: int = typer.Option(1, help="Retries per failed download."),
 ) -> None:
     """Download the URL images of a corpus into local shards with img2dataset; failed rows are recorded."""
-    from bench.fetch import FetchConfig, fetch
+    from bench.corpus.fetch import FetchConfig, fetch
 
     result = fetch(FetchConfig(corpus=corpus, processes=processes, threads=threads, image_size=image_size,
                                timeout=timeout, retries=retries))

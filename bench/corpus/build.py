@@ -20,8 +20,12 @@ from typing import Any
 
 import polars as pl
 
-from bench import paths, provenance, runtime
-from bench.config import check_settings, config_hash, setting, to_jsonable
+from bench.core import paths, provenance, runtime
+from bench.core.config import check_settings, config_hash, setting, to_jsonable
+from bench.core.errors import BenchError
+from bench.core.hashing import sha256_file
+from bench.core.languages import get_language
+from bench.core.progress import rate_bar
 from bench.corpus.filters import (
     POST_FILTERS,
     PRE_FILTERS,
@@ -31,11 +35,7 @@ from bench.corpus.filters import (
     pre_filter,
 )
 from bench.corpus.sources import Source, open_source
-from bench.corpus.translators import Translator, load_translator
-from bench.errors import BenchError
-from bench.hashing import sha256_file
-from bench.languages import get_language
-from bench.progress import rate_bar
+from bench.models.translators import Translator, load_translator
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bench import paths
-from bench.config import check_settings, setting
-from bench.errors import BenchError
-from bench.languages import Language
+from bench.core import paths
+from bench.core.config import check_settings, setting
+from bench.core.errors import BenchError
+from bench.core.languages import Language
 
 PRE_FILTERS = ("other_language", "min_size", "min_similarity", "min_aesthetic", "empty", "too_long",
                "exact_duplicate", "normalised_duplicate")
@@ -320,7 +320,7 @@ def post_filter(frame: pl.DataFrame, lang: Language, settings: FilterSettings) -
     drops.drop("length_ratio", (frame["len_ratio"] < settings.ratio_min) | (frame["len_ratio"] > settings.ratio_max))
     scores = pl.Series("lang_score", [None] * frame.height, dtype=pl.Float32)
     if settings.language_id and drops.alive.any():
-        from bench.corpus import langid
+        from bench.core import langid
 
         idx = drops.alive.arg_true()
         found, conf = langid.detect_for(text.gather(idx).to_list(), lang.code)

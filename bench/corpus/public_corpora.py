@@ -24,8 +24,8 @@ from pathlib import Path
 
 import polars as pl
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 
 XM3600_IMAGES = "images/xm3600"  # inside the corpus folder
 COCO_CN_FILES = {  # the manually written captions and their origin label; nothing else is read

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import polars as pl
 
-from bench import paths
+from bench.core import paths
+from bench.core.errors import BenchError, NotAvailableOffline
+from bench.core.hashing import sha256_files
+from bench.core.languages import get_language
+from bench.core.registry import Registry
 from bench.corpus.tables import lazy_table, stream, table_files, table_plan
-from bench.errors import BenchError, NotAvailableOffline
-from bench.hashing import sha256_files
-from bench.languages import get_language
-from bench.registry import Registry
 
 SOURCE_SCHEMA = {
     "id": pl.String,

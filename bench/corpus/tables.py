@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 # Column names tried, in order, when a file does not say which column holds what.
 CAPTION_COLUMNS = ("caption", "TEXT", "text", "caption_en", "text_en", "en", "sentence", "prompt")

@@ -14,9 +14,9 @@ import random
 import sqlite3
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
 from bench.human import studies, tasks
-from bench.registry import Registry
 
 ORACLES: Registry[Any] = Registry("crowd oracle", hint="the toy world's is 'world'")
 

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench import paths
+from bench.core import paths
 
 FILE = "human.sqlite3"
 

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from bench import paths
+from bench.core import paths
 from bench.human.votes import vote_records
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import paths
+from bench.core import paths
 
 GROUP_TITLES = {"all": "all annotators", "native": "native speakers", "others": "other annotators"}
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 from bench.human import bt
 from bench.human.studies import get_study, study_systems
 from bench.human.tasks import OUTCOME

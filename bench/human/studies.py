@@ -11,9 +11,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import paths
-from bench.errors import BenchError
-from bench.hashing import sha256_file
+from bench.core import paths
+from bench.core.errors import BenchError
+from bench.core.hashing import sha256_file
 
 LEVELS = ("native", "fluent", "learning")
 _LANG_CODE = re.compile(r"^[a-z]{2,3}$")
@@ -49,7 +49,7 @@ class RunInfo:
 
 def read_runs() -> list[RunInfo]:
     """Every run under BENCH_HOME/runs that has a spec and complete metadata (unreadable ones are skipped)."""
-    from bench.runs import read_run
+    from bench.generation.runs import read_run
 
     out: list = []
     root = paths.runs_dir()

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.human.db import transaction
 from bench.human.studies import now
 

@@ -2,8 +2,11 @@
 
 A metric is a small object with `name`, `higher_is_better`, `needs` (what evaluation must make ready:
 "judge", "judge-en", "inception-features", "refstats", "concepts") and `compute(ctx) -> MetricResult`,
-where ctx is bench.evaluate.EvalContext. Plug a new one in from a plug-in's register() (bench.plugins) with
+where ctx is bench.evaluation.evaluate.EvalContext. Plug a new one in from a plug-in's register() (bench.core.plugins) with
 METRICS.register_lazy(name, "module:INSTANCE") or by importing a module that uses `@register_metric`.
+
+May import: bench.instruments, bench.generation (run folders), bench.core.
+Add here: a metric is one new file in this folder, registered in METRICS.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from bench.registry import Registry
+from bench.core.registry import Registry
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike

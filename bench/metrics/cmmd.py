@@ -11,7 +11,7 @@ last full batch of 32, this uses every image.
 
 from __future__ import annotations
 
-from bench.judges import reference_pixels  # noqa: F401  (the reference preprocessing; judges apply it)
+from bench.instruments.judges import reference_pixels  # noqa: F401  (the reference preprocessing; judges apply it)
 from bench.metrics import Metric, MetricResult, register_metric
 
 SIGMA = 10.0

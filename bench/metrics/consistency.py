@@ -1,5 +1,5 @@
 """Consistency with the English oracle: the cosine between the English judge's embeddings of a system's
-image and the oracle's image of the same prompt id and seed (bench.stats.consistency). 1 means the
+image and the oracle's image of the same prompt id and seed (bench.metrics.pairing). 1 means the
 same picture; it scores no text, so it answers 'is the picture the one English would give?'."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ class OracleConsistency(Metric):
     display = "consistency with the English oracle (image cosine)"
 
     def _oracle(self, ctx):
-        from bench.stats.consistency import find_oracle, is_oracle
+        from bench.metrics.pairing import find_oracle, is_oracle
 
         if is_oracle(ctx.run.spec):
             return None, "the run is the English oracle itself"
@@ -30,17 +30,17 @@ class OracleConsistency(Metric):
         return self._oracle(ctx)[1]
 
     def settings(self, ctx) -> dict:
-        from bench.features import files_key
-        from bench.runs import read_run
+        from bench.generation.runs import read_run
+        from bench.instruments.features import files_key
 
         folder, _ = self._oracle(ctx)
         oracle = read_run(folder)
         return {"judge": ctx.judge_info(ctx.judge_en), "oracle": oracle.id, "oracle_images": files_key(oracle.files)}
 
     def compute(self, ctx) -> MetricResult:
-        from bench.features import RunFeatures
-        from bench.runs import read_run
-        from bench.stats.consistency import cosines, pair_rows
+        from bench.generation.runs import read_run
+        from bench.instruments.features import RunFeatures
+        from bench.metrics.pairing import cosines, pair_rows
 
         folder, why = self._oracle(ctx)
         oracle = read_run(folder)

@@ -9,7 +9,7 @@ first, and an argmax would otherwise give it every tie.
 
 from __future__ import annotations
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.metrics import Metric, MetricResult, bootstrap_ci, mean, register_metric
 
 

@@ -58,7 +58,7 @@ class _SetMetric(Metric):
     needs = ("inception-features", "refstats")
 
     def settings(self, ctx) -> dict:
-        from bench.features import EXTRACTORS
+        from bench.instruments.features import EXTRACTORS
 
         ref = ctx.refstats("inception")
         return {"extractor": ctx.extractor, "mode": ctx.mode, "refstats": ref.summary,
@@ -77,7 +77,7 @@ class _SetMetric(Metric):
         feats = ctx.features.inception(ctx.extractor)
         ref = ctx.refstats("inception")
         if feats.shape[1] != ref.feats.shape[1]:
-            from bench.errors import BenchError
+            from bench.core.errors import BenchError
 
             raise BenchError(f"reference statistics {ref.path.name} have {ref.feats.shape[1]}-d features but "
                              f"{ctx.extractor} gives {feats.shape[1]}-d")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import paths
-from bench.errors import BenchError
-from bench.registry import Registry
+from bench.core import paths
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def load_base_pipeline(base: str | BaseModel, torch_dtype=None, text_encoders: b
     scored, not shown)."""
     from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
-    from bench.errors import NotAvailableOffline
+    from bench.core.errors import NotAvailableOffline
     from bench.models import weights
 
     b = get_base(base) if isinstance(base, str) else base

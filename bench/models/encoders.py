@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import paths
-from bench.errors import BenchError, NotAvailableOffline
-from bench.registry import Registry
+from bench.core import paths
+from bench.core.errors import BenchError, NotAvailableOffline
+from bench.core.registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import paths
-from bench.errors import BenchError, NotAvailableOffline
+from bench.core import paths
+from bench.core.errors import BenchError, NotAvailableOffline
+from bench.core.runtime import default_device, resolve_dtype
 from bench.models import weights
 from bench.models.bases import get_base, load_base_pipeline
 from bench.models.pipelines import SystemSpec, check_language, get_system
-from bench.runtime import default_device, resolve_dtype
 
 
 @dataclass
@@ -76,7 +76,7 @@ def _build_plain(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:
 
 def _build_translate(spec: SystemSpec, lang: str, torch_dtype) -> LoadedSystem:
     """The base pipeline plus a cached translator native -> English."""
-    from bench.generate.translations import CachedTranslator
+    from bench.models.translations import CachedTranslator
 
     return LoadedSystem(spec, lang, load_base_pipeline(spec.base, torch_dtype),
                         translator=CachedTranslator(spec.translator, lang))
@@ -102,7 +102,7 @@ def _load_conditioner(spec: SystemSpec):
 
         return PEAConditioner.from_checkpoint(ckpt)
     # Released weights: an adapter only, paired with the language's default student encoder.
-    from bench.languages import get_language
+    from bench.core.languages import get_language
     from bench.models.adapter import load_released_weights
     from bench.models.encoders import load_student_encoder
     from bench.models.pea import PEAConditioner

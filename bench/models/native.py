@@ -141,7 +141,7 @@ def with_controlnet(pipe, controlnet):
     elif isinstance(pipe, StableDiffusionPipeline):
         target = StableDiffusionControlNetPipeline
     else:
-        from bench.errors import BenchError
+        from bench.core.errors import BenchError
 
         raise BenchError(f"{type(pipe).__name__} has no ControlNet counterpart (SD1.5 and SDXL bases do)")
     components = {k: v for k, v in pipe.components.items() if k in inspect.signature(target.__init__).parameters}

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.models.bases import BaseModel, get_base, load_base_pipeline
 from bench.models.encoders import StudentEncoder, get_student_spec, load_student_encoder
 
@@ -32,7 +32,7 @@ class PEAConditioner:
     @classmethod
     def from_checkpoint(cls, folder: Path | str) -> PEAConditioner:
         """Load a `bench train` checkpoint folder (its base and encoder must be registered names)."""
-        from bench.train.checkpoint import load_adapter, read_config
+        from bench.models.checkpoint import load_adapter, read_config
 
         folder = Path(folder)
         config = read_config(folder)

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import paths
-from bench.errors import BenchError, NotAvailableOffline
+from bench.core import paths
+from bench.core.errors import BenchError, NotAvailableOffline
+from bench.core.registry import Registry
 from bench.models import weights
 from bench.models.bases import base_from_argument, get_base
-from bench.registry import Registry
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +265,7 @@ def checkpoint_folder_system(folder: Path):
 
 def check_language(spec: SystemSpec, lang: str) -> None:
     """Raise a one-line BenchError when the system does not take prompts in `lang`."""
-    from bench.languages import get_language
+    from bench.core.languages import get_language
 
     get_language(lang)
     if not spec.supports(lang):
@@ -286,7 +286,7 @@ def identity(spec: SystemSpec, lang: str) -> dict[str, Any]:
     if spec.model_id:
         out["model"] = weights.fingerprint(spec.model_id)
     if spec.kind == "translate":
-        from bench.generate.translations import translator_identity
+        from bench.models.translations import translator_identity
 
         out["translator"] = translator_identity(spec.translator, lang)
     if spec.kind == "pea":
@@ -302,7 +302,7 @@ def _adapter_identity(spec: SystemSpec) -> dict[str, Any]:
     """Checkpoint content hash and config, or the released weights' revision."""
     ckpt = spec.checkpoint_dir()
     if ckpt is None:
-        from bench.languages import get_language
+        from bench.core.languages import get_language
         from bench.models.encoders import get_student_spec
 
         out: dict[str, Any] = {"released": weights.fingerprint(spec.released, probe="README.md")}

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 
 PIPELINE_FAMILIES = {"StableDiffusionXLPipeline": "sdxl", "StableDiffusionPipeline": "sd15"}
 # transformers model_type -> student encoder family (bench.models.encoders.FAMILIES)
@@ -48,7 +48,7 @@ def tier_of(model_id: str) -> str:
 
 
 def not_found(kind: str, value: str, probe: str) -> BenchError:
-    from bench.errors import NotAvailableOffline
+    from bench.core.errors import NotAvailableOffline
 
     return NotAvailableOffline(f"{kind} '{value}' is neither a registered name nor a folder with {probe} here "
                                f"(zoo:<name>, a local folder, or a hub id cached once with HF_HUB_OFFLINE=0)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from bench import paths
-from bench.errors import NotAvailableOffline
+from bench.core import paths
+from bench.core.errors import NotAvailableOffline
 from bench.models import zoo
 
 # Files whose content decides what a model computes (weights, configs, tokenizer tables).

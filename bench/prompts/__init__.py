@@ -1,4 +1,10 @@
-"""Prompt sets as data: general and culture prompts per language, concept tables, loaders, validator."""
+"""Prompt sets as data: general and culture prompts per language, concept tables, loaders, validator, and
+the context-length report.
+
+May import: bench.models (tokenizers), bench.core.
+Add here: a prompt set is data (prompts/<set>/<lang>.jsonl + set.toml), not code; a public set's reader
+goes in public_sets.py.
+"""
 
 from bench.prompts.load import (
     has_concepts,

@@ -1,7 +1,7 @@
 """Is a prompt written in its declared language? A script test plus lingua, offline.
 
 Short prompts are where language identifiers slip, so the candidate languages are the toolkit's own
-(bench.languages.LANGUAGES), not lingua's 75: the question the validator asks is "was this row left
+(bench.core.languages.LANGUAGES), not lingua's 75: the question the validator asks is "was this row left
 in English, or pasted from another language file?", not "could this be Bulgarian?". Within that set,
 a top guess other than the declared language still passes as *ambiguous* when the two are a known
 close pair (CLOSE), the declared language keeps at least MIN_CONFIDENCE and the script test holds.
@@ -13,8 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bench.corpus import langid
-from bench.languages import get_language
+from bench.core import langid
+from bench.core.languages import get_language
 
 # Pairs lingua can swap on a few words; anything else is a hard mismatch.
 CLOSE: dict[str, frozenset[str]] = {

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import paths
-from bench.config import stable_hash, to_jsonable
-from bench.errors import BenchError, unknown_name
+from bench.core import paths
+from bench.core.config import stable_hash, to_jsonable
+from bench.core.errors import BenchError, unknown_name
+from bench.core.registry import Registry
 from bench.prompts.schema import (
     Concept,
     Prompt,
@@ -20,7 +21,6 @@ from bench.prompts.schema import (
     read_set_info,
     where,
 )
-from bench.registry import Registry
 
 CONCEPTS_FILE = "concepts.jsonl"
 _HINT = "bench prompts list shows them"

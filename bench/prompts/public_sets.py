@@ -14,10 +14,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import paths
-from bench.config import stable_hash
-from bench.errors import BenchError, NotAvailableOffline
-from bench.languages import get_language
+from bench.core import paths
+from bench.core.config import stable_hash
+from bench.core.errors import BenchError, NotAvailableOffline
+from bench.core.languages import get_language
 
 log = logging.getLogger(__name__)
 

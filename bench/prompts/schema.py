@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def where(path: Path, line: int | None = None) -> str:
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a broken line raises RowError (bench.paths.iter_jsonl)."""
+    """Yield (line number, object) for each non-blank line; a broken line raises RowError (bench.core.paths.iter_jsonl)."""
     try:
         yield from paths.iter_jsonl(path)
     except paths.JsonLineError as exc:

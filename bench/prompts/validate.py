@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import paths
-from bench.errors import BenchError
-from bench.languages import LANGUAGES
+from bench.core import paths
+from bench.core.errors import BenchError
+from bench.core.languages import LANGUAGES
 from bench.prompts.load import CONCEPTS_FILE, list_prompt_sets, set_folder
 from bench.prompts.schema import (
     Concept,

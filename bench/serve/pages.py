@@ -6,7 +6,7 @@ import html
 import re
 import sqlite3
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 def markdown_html(text: str) -> str:
@@ -53,8 +53,8 @@ def markdown_html(text: str) -> str:
 
 def leaderboard_context(conn: sqlite3.Connection) -> dict:
     """The leaderboard (as bench leaderboard renders it, human tables included) and the studies."""
-    from bench import report
     from bench.human.studies import list_studies
+    from bench.report import leaderboard as report
 
     return {"leaderboard": markdown_html(report.render(report.load_results())), "studies": list_studies(conn)}
 

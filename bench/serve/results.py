@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 
 
 @dataclass
@@ -38,7 +38,7 @@ def _stamp(folder: Path) -> tuple:
 def _load(folder: str, stamp: tuple) -> RunView | None:
     import polars as pl
 
-    from bench.runs import read_run
+    from bench.generation.runs import read_run
 
     try:
         run = read_run(Path(folder))

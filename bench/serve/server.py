@@ -15,7 +15,7 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 HERE = Path(__file__).resolve().parent
 ADMIN_ENV = "BENCH_ADMIN_TOKEN"

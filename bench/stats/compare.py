@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 from bench.stats.holm import holm
 from bench.stats.paired import PerImage, align, paired_difference
 
@@ -109,7 +109,7 @@ def _describe(summary: dict) -> dict:
 
 def _consistency(folder_a: Path, folder_b: Path, a: dict, device: str) -> dict | None:
     """Image cosine between the two runs by A's English judge, when that judge is available."""
-    from bench.errors import NotAvailableOffline
+    from bench.core.errors import NotAvailableOffline
     from bench.stats.consistency import run_consistency
 
     judge = _english_judge(a)

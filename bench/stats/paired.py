@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 N_BOOTSTRAP = 2000
 N_PERMUTATIONS = 10000

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from bench import paths
-from bench.errors import BenchError
+from bench.core import paths
+from bench.core.errors import BenchError
 from bench.stats.paired import SEED
 from bench.stats.setlevel import N_SET_BOOTSTRAP, FastFID, cmmd_resampler, kid_resampler
 
@@ -24,7 +24,7 @@ N_SET_PERMUTATIONS = 200
 
 def _features(run: Path, summary: dict, metric: str) -> tuple[np.ndarray, Any]:
     """(features in the run's row order, reference statistics) a set metric was computed from."""
-    from bench.refstats import load_refstats
+    from bench.instruments.refstats import load_refstats
 
     settings = summary["metrics"][metric].get("settings") or {}
     if metric == "cmmd":

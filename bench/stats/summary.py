@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench import paths
+from bench.core import paths
 
 # The per-image column that holds a metric's score, in the order tried ("correct" is culture accuracy's).
 VALUE_COLUMNS = ("value", "correct")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.world.draw import CULTURE, Scene, all_scenes
 
 LANGS = ("en", "zh", "ko", "ja", "ru", "it")

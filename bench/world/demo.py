@@ -64,7 +64,7 @@ def build_world_corpus(lang: str, rows: int, seed: int = 0) -> str:
 
 def train_world_pea(lang: str, corpus: str, cfg: WorldDemoConfig):
     """Distil a PEA adapter for `lang` into checkpoint world-pea-<lang> (what system world-pea-<lang> loads)."""
-    from bench.train.distill import TrainConfig, train
+    from bench.training.distill import TrainConfig, train
 
     return train(TrainConfig(
         lang=lang, base=plugins.BASE, encoder=plugins.STUDENT, corpus=corpus, name=f"{plugins.PEA_PREFIX}pea-{lang}",
@@ -76,9 +76,9 @@ def train_world_pea(lang: str, corpus: str, cfg: WorldDemoConfig):
 
 def build_world_refstats() -> None:
     """Reference statistics 'world' from every drawn scene, for FID/KID (world-clip features) and CMMD."""
-    from bench import paths
-    from bench.errors import BenchError
-    from bench.refstats import RefstatsConfig, build_refstats, find_refstats
+    from bench.core import paths
+    from bench.core.errors import BenchError
+    from bench.instruments.refstats import RefstatsConfig, build_refstats, find_refstats
     from bench.world.features import EXTRACTOR
     from bench.world.prompts import write_fid_references
 
@@ -94,9 +94,9 @@ def build_world_refstats() -> None:
 
 def build_inception_refstats() -> None:
     """Reference statistics 'world-inception': the real Inception's features of every unjittered scene."""
-    from bench import paths
-    from bench.errors import BenchError
-    from bench.refstats import RefstatsConfig, build_refstats, find_refstats
+    from bench.core import paths
+    from bench.core.errors import BenchError
+    from bench.instruments.refstats import RefstatsConfig, build_refstats, find_refstats
     from bench.world import draw
 
     try:
@@ -116,10 +116,10 @@ def build_inception_refstats() -> None:
 def real_inception_scores(folder, refstats: str = INCEPTION_REFSTATS, size: int = 32) -> dict:
     """FID and KID of a run with the real Inception against 'world-inception' (the values `bench evaluate
     --run RUN --metrics fid,kid --extractor inception --refstats world-inception` gives)."""
-    from bench.evaluate import read_run
-    from bench.features import RunFeatures
+    from bench.evaluation.evaluate import read_run
+    from bench.instruments.features import RunFeatures
+    from bench.instruments.refstats import find_refstats, load_refstats
     from bench.metrics.fid import fid_value, kid_value
-    from bench.refstats import find_refstats, load_refstats
 
     run = read_run(folder)
     feats = RunFeatures(run.path, run.files).inception("inception")
@@ -129,7 +129,7 @@ def real_inception_scores(folder, refstats: str = INCEPTION_REFSTATS, size: int 
 
 
 def _eval_config(cfg: WorldDemoConfig):
-    from bench.evaluate import EvalConfig
+    from bench.evaluation.evaluate import EvalConfig
 
     return EvalConfig(metrics=cfg.metrics, judge=plugins.JUDGE, judge_en=plugins.JUDGE, extractor=plugins.JUDGE,
                       refstats=REFSTATS if cfg.fid else None, copy_to_reports=True)
@@ -137,9 +137,9 @@ def _eval_config(cfg: WorldDemoConfig):
 
 def run_system(system: str, prompt_set: str, lang: str, cfg: WorldDemoConfig, timings: dict) -> dict:
     """Generate one run and evaluate it; returns the metric values that matter here."""
-    from bench.evaluate import evaluate_run
-    from bench.generate import generate
-    from bench.generate.config import GenerateConfig
+    from bench.evaluation.evaluate import evaluate_run
+    from bench.generation import generate
+    from bench.generation.config import GenerateConfig
 
     limit = cfg.prompts_limit if prompt_set == GENERAL else None
     gen = GenerateConfig(model=system, prompts=prompt_set, lang=lang, samples=cfg.samples, steps=cfg.steps,

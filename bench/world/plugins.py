@@ -23,15 +23,15 @@ _HERE = "bench.world.plugins"
 
 def register() -> None:
     """Add every toy-world entry to the toolkit's registries."""
-    from bench.corpus.translators import TRANSLATORS
+    from bench.core.registry import register_later
     from bench.demo import DEMOS
-    from bench.features import Extractor, register_extractor, zoo_fingerprint
-    from bench.judges import register_judge
+    from bench.instruments.features import Extractor, register_extractor, zoo_fingerprint
+    from bench.instruments.judges import register_judge
     from bench.metrics import METRICS
     from bench.models.bases import BASES
     from bench.models.encoders import register_student
+    from bench.models.translators import TRANSLATORS
     from bench.models.zoo import COMPONENTS, Component
-    from bench.registry import register_later
     from bench.world import zoo
 
     for name, version, build in (("world-teacher", 2, zoo.build_world_teacher),
@@ -74,7 +74,7 @@ def student_spec():
 
 def judge_spec():
     """The world CLIP as a multilingual judge (a plain transformers CLIPModel folder)."""
-    from bench.judges import JudgeSpec
+    from bench.instruments.judges import JudgeSpec
 
     return JudgeSpec(JUDGE, "zoo:world-clip", "clip", "tiny")
 
@@ -94,7 +94,7 @@ def world_rows(n: int, lang: str, seed: int = 0) -> list[dict]:
     """N corpus rows: id, English caption, native caption (exact), image path; templates drawn per row."""
     import random
 
-    from bench import paths
+    from bench.core import paths
     from bench.world import captions, draw
 
     folder = paths.cache_dir("world-images")
@@ -123,8 +123,8 @@ def open_world_source(location: str, lang: str):
     """A corpus Source for `world:N` (N defaults to 4000) in `lang`."""
     import polars as pl
 
+    from bench.core.errors import BenchError
     from bench.corpus.sources import Source
-    from bench.errors import BenchError
     from bench.world import captions
 
     if lang not in captions.LANGS:
@@ -150,7 +150,7 @@ def open_world_source(location: str, lang: str):
 
 def world_translator(src, tgt, device=None, model=None, **settings):
     """The exact world translator between any two of en, zh, ko, ja, ru, it."""
-    from bench.corpus.translators import Translator
+    from bench.models.translators import Translator
     from bench.world import captions
 
     class WorldTranslator(Translator):

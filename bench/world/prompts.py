@@ -9,7 +9,7 @@ import itertools
 import random
 from pathlib import Path
 
-from bench import paths
+from bench.core import paths
 from bench.world import captions, draw
 from bench.world.plugins import JUDGE
 

@@ -7,7 +7,7 @@ def main() -> None:
     """Build the world's reference statistics once (a no-op when they exist) and say where they are."""
     import logging
 
-    from bench.refstats import find_refstats
+    from bench.instruments.refstats import find_refstats
     from bench.world.demo import REFSTATS, build_world_refstats
     from bench.world.features import EXTRACTOR
 

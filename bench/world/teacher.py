@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench import paths
+from bench.core import paths
 from bench.world import captions, draw
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ def build_world_teacher(folder: Path) -> None:
     import torch
     from diffusers import StableDiffusionPipeline
 
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
     from bench.world.teacher import SHIPPED
 
     if not (SHIPPED / "model_index.json").is_file():
@@ -53,7 +53,7 @@ def build_world_clip(folder: Path) -> None:
     """The shipped world CLIP (a transformers CLIPModel folder with tokenizer and image processor)."""
     import shutil
 
-    from bench.errors import BenchError
+    from bench.core.errors import BenchError
     from bench.world.judge import SHIPPED
 
     if not (SHIPPED / "config.json").is_file():

@@ -79,7 +79,7 @@ def test_filter_dedup_write_throughput(tmp_path):
 
 
 def test_language_id_throughput():
-    from bench.corpus import langid
+    from bench.core import langid
 
     rows = [json.loads(line) for line in (REPO / "corpora" / "sample" / "captions.jsonl").read_text().splitlines()]
     texts = [row[lang] for row in rows for lang in ("zh", "ko", "ja", "ru", "it")] * 4  # 4000 captions
@@ -95,7 +95,7 @@ def test_language_id_throughput():
 
 
 def test_length_sorted_batches_beat_unsorted_with_the_tiny_translator(bench_home):
-    from bench.corpus.translators import load_translator
+    from bench.models.translators import load_translator
 
     translator = load_translator("tiny", "en", "ko")
     rows = [json.loads(line) for line in (REPO / "corpora" / "sample" / "captions.jsonl").read_text().splitlines()]

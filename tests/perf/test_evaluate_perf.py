@@ -9,8 +9,8 @@ import pytest
 import torch
 from evalkit import make_reference_folder, make_run, write_prompt_set
 
-from bench.evaluate import EvalConfig, evaluate_run
-from bench.refstats import RefstatsConfig, build_refstats
+from bench.evaluation.evaluate import EvalConfig, evaluate_run
+from bench.instruments.refstats import RefstatsConfig, build_refstats
 
 pytestmark = pytest.mark.perf
 
@@ -19,7 +19,7 @@ N_PROMPTS, SAMPLES, N_REFS = 16, 4, 64
 
 def _fresh_process_caches():
     """Forget loaded judges and extractors, so a 'first' evaluation pays what a new process pays."""
-    from bench import features, judges
+    from bench.instruments import features, judges
 
     judges.load_judge.cache_clear()
     features._loaded_extractors.clear()
@@ -53,7 +53,7 @@ def test_reevaluation_costs_under_a_tenth_of_the_first(world):
 def test_fid_toolkit_vs_clean_fid_folder_path(world):
     from cleanfid.fid import compute_fid
 
-    from bench.features import load_extractor
+    from bench.instruments.features import load_extractor
 
     run, refs = world
     _fresh_process_caches()

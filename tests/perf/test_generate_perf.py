@@ -23,7 +23,7 @@ def plain_loop(texts: list[str], out: Path) -> float:
     from bench.models.loading import load_system
 
     pipe = load_system(MODEL, lang="zh", device="cpu", dtype="float32").pipe
-    from bench.generate.schedulers import set_scheduler
+    from bench.generation.schedulers import set_scheduler
 
     set_scheduler(pipe, "dpmpp")
     items = [(t, s) for t in texts for s in range(SAMPLES)]
@@ -41,7 +41,7 @@ def plain_loop(texts: list[str], out: Path) -> float:
 
 def harness(seed: int) -> tuple[float, float]:
     """(images/s of the generation phase, share of it spent outside pipeline calls) as `bench generate` records."""
-    from bench.generate import GenerateConfig, generate
+    from bench.generation import GenerateConfig, generate
 
     run = generate(GenerateConfig(model=MODEL, prompts="mini", lang="zh", samples=SAMPLES, steps=STEPS, size=SIZE,
                                   batch_size=BATCH, seed=seed), progress=True)
@@ -82,9 +82,9 @@ def test_harness_within_5_percent_of_a_plain_loop(bench_home, tmp_path, monkeypa
 @pytest.mark.perf
 def test_cost_of_one_pipeline_call_per_image(bench_home):
     """What batch-invariant images cost: one pipeline call per image against one call for the whole batch."""
-    from bench.generate.harness import pipeline_images
-    from bench.generate.schedulers import set_scheduler
-    from bench.generate.seeds import generators
+    from bench.generation.harness import pipeline_images
+    from bench.generation.schedulers import set_scheduler
+    from bench.generation.seeds import generators
     from bench.models.pipelines import load_system
 
     results = {}

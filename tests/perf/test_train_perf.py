@@ -27,7 +27,7 @@ def _median_ms(fn, repeats: int) -> float:
 def test_cached_embeddings_and_latents_make_steps_faster(tmp_path, bench_home, base):
     import torch
 
-    from bench.train.distill import TrainConfig, Trainer
+    from bench.training.distill import TrainConfig, Trainer
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # 2 shared cores: more threads thrash

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import paths
-from bench.registry import Registry
+from bench.core import paths
+from bench.core.registry import Registry
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ _FALLBACK_LINES = (
 
 def _training_lines() -> list[str]:
     """Every caption of the shipped sample, all languages, in file order (deterministic)."""
-    from bench import paths
+    from bench.core import paths
 
     path = paths.shipped_sample_captions()
     if not path.exists():

@@ -1,0 +1,162 @@
+"""Name -> entry lookup shared by every stage, with did-you-mean errors and lazy "module:object" entries.
+
+Every registry also sees the plug-ins (bench.core.plugins): a name that is not registered yet, or a listing,
+loads them once first, so a plug-in's systems, judges or metrics work like the built-in ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+import weakref
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar, cast
+
+from bench.core.errors import BenchError, unknown_name
+
+T = TypeVar("T")
+
+_ALL: weakref.WeakSet[Registry[Any]] = weakref.WeakSet()
+_LATER: dict[str, list[tuple[str, str]]] = {}  # registry key -> lazy entries for a registry not created yet
+
+
+class Lazy:
+    """A registry entry still to import: 'package.module:object' (dots after ':' walk attributes)."""
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: str) -> None:
+        module, sep, attr = target.partition(":")
+        if not sep or not module or not attr:
+            raise ValueError(f"lazy entry {target!r} is not 'module:object'")
+        self.target = target
+
+    def resolve(self) -> Any:
+        """Import the module and return the object."""
+        module, _, attr = self.target.partition(":")
+        try:
+            obj: Any = importlib.import_module(module)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError) as exc:
+            raise BenchError(f"cannot load registered entry {self.target}: {exc}") from None
+        return obj
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.target!r})"
+
+
+class Registry(Generic[T]):
+    """A named collection of entries; `kind` and `hint` shape the error messages."""
+
+    def __init__(self, kind: str, hint: str = "", key: str | None = None) -> None:
+        self.kind = kind
+        self.hint = hint
+        self.key = key or kind  # how register_later() names it
+        self._entries: dict[str, T | Lazy] = {}
+        self._origin: dict[str, str] = {}  # name -> the plug-in whose register() added it
+        _ALL.add(self)
+        for name, target in _LATER.pop(self.key, []):
+            self.register_lazy(name, target)
+
+    def register(self, name: str, entry: T | None = None) -> Any:
+        """Register `entry` under `name`; usable as a decorator when `entry` is omitted."""
+
+        def add(item: T) -> T:
+            self._add(name, item)
+            return item
+
+        return add if entry is None else add(entry)
+
+    def register_lazy(self, name: str, target: str) -> None:
+        """Register 'module:object', imported on first get(): listing names imports nothing."""
+        self._add(name, Lazy(target))
+
+    def _add(self, name: str, item: T | Lazy) -> None:
+        if name in self._entries:
+            raise ValueError(f"{self.kind} '{name}' is registered twice")
+        self._entries[name] = item
+        from bench.core import plugins
+
+        if plugins.current() is not None:
+            self._origin[name] = plugins.current()
+
+    def unregister(self, name: str) -> None:
+        """Remove `name` (a no-op when absent)."""
+        self._entries.pop(name, None)
+        self._origin.pop(name, None)
+
+    def forget_plugins(self, keep: set[str]) -> None:
+        """Remove the entries of plug-ins not in `keep` (the loader's reset() unloads plug-ins with this)."""
+        for name, origin in list(self._origin.items()):
+            if origin not in keep:
+                self.unregister(name)
+
+    def get(self, name: str) -> T:
+        """Return the entry for `name` or raise a BenchError that lists the valid names."""
+        if name not in self._entries:
+            _load_plugins()
+        try:
+            entry = self._entries[name]
+        except KeyError:
+            raise unknown_name(self.kind, name, self._entries, self.hint) from None
+        if isinstance(entry, Lazy):
+            entry = self._entries[name] = entry.resolve()
+        return cast(T, entry)
+
+    def __contains__(self, name: object) -> bool:
+        if name not in self._entries:
+            _load_plugins()
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def names(self) -> list[str]:
+        """All registered names (plug-ins included), sorted; imports no lazy entry."""
+        _load_plugins()
+        return sorted(self._entries)
+
+    def items(self) -> list[tuple[str, T]]:
+        """(name, entry) pairs sorted by name (lazy entries are imported)."""
+        return [(name, self.get(name)) for name in self.names()]
+
+    def snapshot(self) -> tuple[dict[str, T | Lazy], dict[str, str]]:
+        """A copy of the entries, for restore()."""
+        return dict(self._entries), dict(self._origin)
+
+    def restore(self, saved: tuple[dict[str, T | Lazy], dict[str, str]]) -> None:
+        """Put back what snapshot() returned (tests undo their registrations with it)."""
+        self._entries, self._origin = dict(saved[0]), dict(saved[1])
+
+
+def all_registries() -> list[Registry[Any]]:
+    """Every registry created so far."""
+    return list(_ALL)
+
+
+def forget_plugins() -> None:
+    """Drop every entry whose plug-in is no longer loaded (after bench.core.plugins.reset)."""
+    from bench.core import plugins
+
+    keep = plugins.keys()
+    for registry in all_registries():
+        registry.forget_plugins(keep)
+
+
+def register_later(key: str, name: str, target: str) -> None:
+    """register_lazy into the registry named `key`, now if it exists, else when its module creates it.
+
+    A plug-in uses this for registries whose module is heavy to import (the corpus sources need polars).
+    """
+    for registry in _ALL:
+        if registry.key == key:
+            registry.register_lazy(name, target)
+            return
+    _LATER.setdefault(key, []).append((name, target))
+
+
+def _load_plugins() -> None:
+    from bench.core import plugins
+
+    plugins.load()
+

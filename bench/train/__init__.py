@@ -1,1 +1,0 @@
-"""PEA training: corpus pairs, cached frozen inputs, the distillation loop, checkpoints."""
