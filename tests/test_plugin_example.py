@@ -1,5 +1,6 @@
-"""README "Add your own": the outside plug-in in tests/fixtures/plugin_example (a system for a local diffusers
-folder, a metric, a prompt set in its own folder) runs through `bench evaluate` onto the leaderboard."""
+"""docs/plugins.md ("Plug-ins: add your own"): the outside plug-in in tests/fixtures/plugin_example (a system
+for a local diffusers folder, a metric, a prompt set in its own folder) runs through `bench evaluate` onto the
+leaderboard."""
 
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ def bench(*args: str) -> str:
     return result.output
 
 
-def test_readme_shows_the_example_files_as_they_are():
-    readme = (EXAMPLE.parents[2] / "README.md").read_text(encoding="utf-8")
+def test_docs_show_the_example_files_as_they_are():
+    page = (EXAMPLE.parents[2] / "docs" / "plugins.md").read_text(encoding="utf-8")
     for name in ("my_plugin.py", "my_metrics.py"):
-        assert (EXAMPLE / name).read_text(encoding="utf-8").strip() in readme, name
+        assert (EXAMPLE / name).read_text(encoding="utf-8").strip() in page, name
 
 
 def test_listings_show_the_plugins_entries_only_when_included(my_model):

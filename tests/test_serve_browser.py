@@ -24,7 +24,7 @@ def _votes(page) -> int:
 
 def test_annotator_session_in_chromium(bench_home, tmp_path):
     if not Path(CHROMIUM).is_file() and not shutil.which("chromium"):
-        pytest.fail("Chromium is missing: apt-get install -y chromium (.ci/run does)")
+        pytest.fail("Chromium is missing: run make install as root, or apt-get install --no-install-recommends chromium")
     from playwright.sync_api import sync_playwright
 
     from bench.human.db import opened
