@@ -37,9 +37,9 @@ EVAL_DEFAULTS: dict[str, dict[str, str]] = {}
 
 def register_eval_defaults(prompt_set: str, **names: str) -> None:
     """Default judge / judge_en / extractor for runs of `prompt_set` (the config still wins)."""
-    unknown = set(names) - {"judge", "judge_en", "cmmd_judge", "extractor"}
+    unknown = set(names) - {"judge", "judge_en", "cmmd_judge", "extractor", "vqa_judge"}
     if unknown:
-        raise ValueError(f"unknown default(s) {sorted(unknown)}; use judge, judge_en, cmmd_judge, extractor")
+        raise ValueError(f"unknown default(s) {sorted(unknown)}; use judge, judge_en, cmmd_judge, extractor, vqa_judge")
     EVAL_DEFAULTS.setdefault(prompt_set, {}).update(names)
 
 
@@ -64,6 +64,10 @@ class EvalConfig:
     judge: str | None = setting(None, "Multilingual judge (default: the language's; bench judge-check --list).")
     judge_en: str | None = setting(None, "English judge (default: the tier's, bench.instruments.judges.TIER_DEFAULTS).")
     extractor: str | None = setting(None, "FID/KID network (default: the tier's, bench.instruments.judges.TIER_DEFAULTS).")
+    vqa_judge: str | None = setting(None, "VQA judge for vqascore, culture-vqa and concept-present: a name (bench "
+                                    "judge-check --list), or a Qwen2-VL / Qwen2.5-VL hub id or folder. Those metrics "
+                                    "run by default only when this or the prompt set names one; --metrics vqascore "
+                                    "alone uses the tier's (qwen2.5-vl-7b, tiny-qwen2.5-vl).")
     mode: str = setting("clean", "clean-fid mode.", choices=("clean", "legacy_tensorflow", "legacy_pytorch"))
     refstats: str | None = setting(None, "Reference statistics name for FID, KID and CMMD (bench refstats list).")
     refstats_any_size: bool = setting(False, "Accept reference statistics built at another size than the run's "
@@ -99,6 +103,12 @@ class EvalContext:
         self.judge_en = cfg.judge_en or preset.get("judge_en") or default_english_judge(self.tier)
         self.extractor = (cfg.extractor or preset.get("extractor")
                           or tier_default(self.tier, "extractor"))
+        from bench.instruments.vqa import default_vqa_judge, resolve_vqa_judge
+
+        # VQA judges are multi-gigabyte: their metrics are opt-in (bench.evaluation.scoring.choose_metrics)
+        self.vqa_judge_named = bool(cfg.vqa_judge or preset.get("vqa_judge"))
+        self.vqa_judge = resolve_vqa_judge(cfg.vqa_judge or preset.get("vqa_judge") or default_vqa_judge(self.tier))
+        self._vqa: dict[tuple[str, int, str], float] = {}
         # CMMD's embedding model: the reference's CLIP for real runs, the English judge for tiny ones
         self.cmmd_judge = preset.get("cmmd_judge") or (self.judge_en if self.tier == "tiny" else CMMD_JUDGE)
         JUDGES.get(self.judge)
@@ -155,6 +165,16 @@ class EvalContext:
             emb, _ = loaded.encode_texts(texts)
             self._texts[key] = (emb, loaded.truncated_flags(texts))
         return self._texts[key]
+
+    def vqa_answers(self, pairs: list[tuple[int, str]]) -> list[float]:
+        """P("Yes") by the VQA judge per (image index, question) pair; each pair is asked once per evaluation."""
+        from bench.instruments.vqa import answer_pairs
+
+        todo = sorted({p for p in pairs if (self.vqa_judge, *p) not in self._vqa})
+        if todo:
+            for pair, p in zip(todo, answer_pairs(self.vqa_judge, self.files, todo, self.device), strict=True):
+                self._vqa[(self.vqa_judge, *pair)] = p
+        return [self._vqa[(self.vqa_judge, *p)] for p in pairs]
 
     def refstats(self, kind: str):
         """Reference statistics for 'inception' (FID/KID) or 'judge' (CMMD embeddings by the CMMD judge)."""
@@ -218,6 +238,8 @@ class EvalContext:
                 require_available(JUDGES.get(self.judge))
             elif need == "judge-en":
                 require_available(JUDGES.get(self.judge_en))
+            elif need == "vqa-judge":
+                require_available(JUDGES.get(self.vqa_judge))
             elif need == "cmmd-judge":
                 require_available(JUDGES.get(self.cmmd_judge))
             elif need == "refstats":

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MULTILINGUAL = ("*",)
+# Judges that answer questions (bench.instruments.vqa) rather than embed; "vqa" is a plug-in family with a loader
+VQA_KINDS = ("qwen2-vl", "qwen2.5-vl", "vqa")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,12 @@ register_judge(JudgeSpec("chinese-clip-l14", "OFA-Sys/chinese-clip-vit-large-pat
                          ("zh", "en"), context=52))
 register_judge(JudgeSpec("tiny-clip", "zoo:tiny-clip-judge", "clip", "tiny", ("en",)))
 register_judge(JudgeSpec("tiny-altclip", "zoo:tiny-altclip-judge", "altclip", "tiny"))
+# VQA judges (bench.instruments.vqa answers with them): Qwen2.5-VL-7B-Instruct is vqascore's default
+register_judge(JudgeSpec("qwen2.5-vl-7b", "Qwen/Qwen2.5-VL-7B-Instruct", "qwen2.5-vl", "real"))
+register_judge(JudgeSpec("qwen2.5-vl-3b", "Qwen/Qwen2.5-VL-3B-Instruct", "qwen2.5-vl", "real"))
+register_judge(JudgeSpec("qwen2-vl-7b", "Qwen/Qwen2-VL-7B-Instruct", "qwen2-vl", "real"))
+register_judge(JudgeSpec("qwen2-vl-2b", "Qwen/Qwen2-VL-2B-Instruct", "qwen2-vl", "real"))
+register_judge(JudgeSpec("tiny-qwen2.5-vl", "zoo:tiny-qwen2.5-vl", "qwen2.5-vl", "tiny"))
 
 # The one table of tier defaults: what evaluation, reference statistics and judge checks use when no judge or
 # extractor is named. judge None = the language's own judge (bench.core.languages); a prompt set may override these.
@@ -226,6 +234,9 @@ def require_available(spec: JudgeSpec) -> None:
 def load_judge(name: str, device: str = "cpu") -> Judge:
     """Load judge `name` on `device` (cached per process; judges are read-only)."""
     spec = JUDGES.get(name)
+    if spec.kind in VQA_KINDS:
+        raise BenchError(f"judge '{name}' is a VQA judge: it answers questions and embeds nothing; use it as "
+                         "--vqa-judge (vqascore, culture-vqa, concept-present)")
     if spec.loader is not None:
         return spec.loader(spec)
     if spec.kind not in _FAMILIES:
@@ -284,7 +295,7 @@ def preferred_judge(lang: str, tier: str = "real") -> dict:
     student = STUDENT_ENCODERS.get(encoder) if encoder in STUDENT_ENCODERS else None
     student_family = family_of(student.model_id) if student else None
     readers = [spec for _, spec in JUDGES.items() if spec.tier == tier and spec.reads(lang)
-               and spec.preprocess == "processor"]
+               and spec.preprocess == "processor" and spec.kind not in VQA_KINDS]
     default = default_judge(tier, lang)
     readers.sort(key=lambda spec: spec.name != default)  # the language's default first, when it qualifies
     independent = [spec for spec in readers if judge_family(spec) != student_family]

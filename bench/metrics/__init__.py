@@ -1,7 +1,7 @@
 """Metrics: one file each, each declaring its name, direction and needs; looked up in METRICS by name.
 
 A metric is a small object with `name`, `higher_is_better`, `needs` (what evaluation must make ready:
-"judge", "judge-en", "inception-features", "refstats", "concepts") and `compute(ctx) -> MetricResult`,
+"judge", "judge-en", "inception-features", "refstats", "concepts", "vqa-judge") and `compute(ctx) -> MetricResult`,
 where ctx is bench.evaluation.evaluate.EvalContext. Plug a new one in from a plug-in's register() (bench.core.plugins) with
 METRICS.register_lazy(name, "module:INSTANCE") or by importing a module that uses `@register_metric`.
 
@@ -22,7 +22,8 @@ from bench.core.registry import Registry
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-NEEDS = ("judge", "judge-en", "cmmd-judge", "inception-features", "refstats", "refstats-judge", "concepts")
+NEEDS = ("judge", "judge-en", "cmmd-judge", "inception-features", "refstats", "refstats-judge", "concepts",
+         "vqa-judge")
 N_BOOTSTRAP = 1000
 BOOTSTRAP_SEED = 0
 
@@ -74,6 +75,9 @@ _METRIC_MODULES = [
     "bench.metrics.cmmd",
     "bench.metrics.culture_accuracy",
     "bench.metrics.consistency",
+    "bench.metrics.vqascore",
+    "bench.metrics.culture_vqa",
+    "bench.metrics.concept_present",
 ]
 _loaded = False
 

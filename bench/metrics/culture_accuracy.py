@@ -37,6 +37,17 @@ def top1(image_emb, label_emb, candidates: list[list[int]]) -> list[tuple[int, i
     return out
 
 
+def per_category(values: list[float], groups: list[str], cats: list[str]) -> dict[str, dict]:
+    """Per category: mean, 95% prompt-bootstrap CI and n of per-image values."""
+    out = {}
+    for cat in sorted(set(cats)):
+        idx = [k for k, c in enumerate(cats) if c == cat]
+        vals = [values[k] for k in idx]
+        ci = bootstrap_ci(vals, [groups[k] for k in idx])
+        out[cat] = {"value": mean(vals), "ci": list(ci) if ci else None, "n": len(idx)}
+    return out
+
+
 def is_correct(pick: int, tied: int) -> bool:
     """Right only when the true concept (index 0) alone has the highest similarity: a tie never counts."""
     return pick == 0 and tied == 1
@@ -96,17 +107,11 @@ class _CultureAccuracy(Metric):
             correct.append(1.0 if hit else 0.0)
             groups.append(row["prompt_id"])
             cats.append(row.get("category") or "")
-        per_category = {}
-        for cat in sorted(set(cats)):
-            idx = [k for k, c in enumerate(cats) if c == cat]
-            vals = [correct[k] for k in idx]
-            ci = bootstrap_ci(vals, [groups[k] for k in idx])
-            per_category[cat] = {"value": mean(vals), "ci": list(ci) if ci else None, "n": len(idx)}
         chance = mean([1.0 / len(c) for c in candidates])
         return MetricResult(
             value=mean(correct), n=len(rows), ci=bootstrap_ci(correct, groups), rows=rows,
             extra={"judge": judge, "labels": "en" if self.english else "native", "chance": chance,
-                   "per_category": per_category, "truncated_labels": int(sum(truncated)), "ties": int(ties)},
+                   "per_category": per_category(correct, groups, cats), "truncated_labels": int(sum(truncated)), "ties": int(ties)},
         )
 
 

@@ -101,7 +101,7 @@ PROMPT_OPTIONAL = {"category": (str, type(None)), "concept": (str, type(None)), 
 CONCEPT_REQUIRED = {"id": str, "culture": str, "category": str, "label_en": str, "label_native": str,
                     "description_en": str}
 SETINFO_KEYS = {"version", "licence", "description", "languages", "source", "checks", "evaluate"}
-EVALUATE_KEYS = ("judge", "judge_en", "extractor")
+EVALUATE_KEYS = ("judge", "judge_en", "extractor", "vqa_judge")
 
 
 def where(path: Path, line: int | None = None) -> str:

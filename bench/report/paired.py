@@ -22,7 +22,7 @@ MAIN_METRICS = ("world-accuracy", "culture-accuracy", "clip-score-en", "clip-sco
 ALPHA = 0.05
 MARK = "\u2021"  # the Holm-adjusted sign-flip test rejects "no difference" at ALPHA (\u2020 marks warnings)
 GAPS_PLOT = "gaps.png"
-CATEGORY_METRICS = ("culture-accuracy", "clip-score")
+CATEGORY_METRICS = ("culture-accuracy", "culture-vqa", "clip-score")
 
 
 def _per_image(summary: dict, metric: str) -> PerImage | None:
