@@ -26,7 +26,7 @@ def test_reevaluating_a_subset_keeps_the_other_metrics_in_summary_and_published_
     full = evaluate_run(world, EvalConfig(refstats="toy", copy_to_reports=True))
     assert {"kid", "cmmd", "culture-accuracy", "fid", "clip-score"} <= set(full["metrics"])
     published = paths.results_dir() / f"{world.name}.json"
-    # The README's re-evaluation: two metrics, and a different judge for CLIP score.
+    # docs/evaluation.md's re-evaluation: two metrics, and a different judge for CLIP score.
     again = evaluate_run(world, EvalConfig(metrics=("clip-score", "fid"), refstats="toy", judge="tiny-clip"))
     assert set(again["metrics"]) == set(full["metrics"])
     for name in ("kid", "cmmd", "culture-accuracy", "culture-accuracy-en", "clip-score-en"):

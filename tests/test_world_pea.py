@@ -22,7 +22,7 @@ def test_short_pea_training_beats_asis(world_dirs):
     timings: dict = {}
     pea = demo.run_system("world-pea-zh", "world-general", "zh", cfg, timings)
     asis = demo.run_system("asis-world", "world-general", "zh", cfg, timings)
-    # Measured (see README "The toy world"): as-is sits near chance, PEA follows the teacher.
+    # Measured (see docs/toy-world.md): as-is sits near chance, PEA follows the teacher.
     print("world PEA test:", {"pea": pea, "asis": asis, "seconds": timings})
     assert pea["accuracy"] >= asis["accuracy"] + 0.15, (pea, asis)
 

@@ -1,6 +1,6 @@
 """Judge models that score images against text (CLIP-like), by name, loaded from a hub id or a local folder.
 
-Defaults (documented in README "Evaluation"): the multilingual judge is the language's `judge` in
+Defaults (documented in docs/evaluation.md, Judges): the multilingual judge is the language's `judge` in
 bench.core.languages (BAAI/AltCLIP-m18 through transformers' AltCLIPModel for most languages, Chinese-CLIP
 ViT-L/14 for zh); the English judge is openai/clip-vit-large-patch14. Tiny runs use the tiny zoo
 judges. Register your own with JUDGES.register(name, JudgeSpec(..., loader=fn)).

@@ -11,7 +11,7 @@ from bench.metrics import Metric, MetricResult, register_metric
 KID_SEED = 0  # clean-fid's kernel_distance draws subsets from numpy's global RNG
 KID_SCALE = 1000  # the field reports KID x 10^3; the stored value is clean-fid's own
 # Below this many images (run or reference) KID and CMMD carry a warning: a project choice, documented in
-# the README, because their spread over subsets grows quickly in small sets. FID warns below the feature
+# docs/evaluation.md, because their spread over subsets grows quickly in small sets. FID warns below the feature
 # dimension, where the covariance is singular.
 MIN_SET_IMAGES = 100
 

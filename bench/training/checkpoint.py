@@ -125,7 +125,7 @@ def model_card(config: dict) -> str:
         "| field | value |",
         "|---|---|",
         f"| tier | {config.get('tier', 'real')} |",
-        f"| recipe | {training.get('recipe', '?')} (bench train --recipe; see the README's recipe table) |",
+        f"| recipe | {training.get('recipe', '?')} (bench train --recipe; see pea-bench's docs/training.md, Recipes) |",
         f"| adapter | {config['adapter']} |",
         f"| parameters | {config.get('parameters', '?')} |",
         f"| step | {config['step']} of {training.get('steps', '?')} |",

@@ -51,7 +51,7 @@ RECIPES: dict[str, dict[str, Any]] = {
 }
 RECIPE_FIELDS = tuple(RECIPES["official"])
 
-# Why each setting differs between the recipes; the README's table is built from the same facts.
+# Why each setting differs between the recipes; docs/training.md's table is built from the same facts.
 WHY = {
     "weight_decay": "the public optimizer's parameter group has no weight_decay key, so 0 applies; the paper "
                     "states 0.1",
