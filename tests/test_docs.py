@@ -124,6 +124,13 @@ def test_readme_is_short_and_opens_with_the_two_commands():
     assert first[:2] == ["make demo", "make test"], first
 
 
+def test_readme_links_resolve():
+    """mkdocs --strict checks the site's links; the README's are checked here (pages, pictures, anchors aside)."""
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", README.read_text(encoding="utf-8"))
+    assert len(links) > 10
+    assert [link for link in links if "://" not in link and not (REPO_ROOT / link).exists()] == []
+
+
 def test_documented_commands_are_parsed_and_every_skip_is_used():
     commands = [c for _, c in documented_commands()]
     assert len(commands) > 40 and "bench models" in commands

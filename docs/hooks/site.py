@@ -3,6 +3,8 @@ the CLI), and the pictures under reports/ served with the pages that show them."
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ from mkdocs.structure.files import File
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = "commands.md"
+EXAMPLE = re.compile(r"^  (bench \S.*)$", re.M)
 PREFACE = """Generated from the `bench` command line (`bench.cli:app`) when the site is built, with Typer's own
 documentation generator (`python -m typer bench.cli utils docs --name bench`); `bench COMMAND --help`
 prints the same at the terminal.
@@ -23,6 +26,8 @@ def command_reference() -> str:
     out = subprocess.run([sys.executable, "-m", "typer", "bench.cli", "utils", "docs", "--name", "bench",
                           "--title", "Command reference"], cwd=ROOT, capture_output=True, text=True, check=True)
     title, _, body = out.stdout.partition("\n")
+    # The help's examples are two-space indented text: indent them as a code block, unescaped there.
+    body = EXAMPLE.sub(lambda m: "    " + html.unescape(m.group(1)), body)
     return f"{title}\n\n{PREFACE}{body.lstrip()}"
 
 
