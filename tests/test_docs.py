@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.core.paths import REPO_ROOT
 
 README = REPO_ROOT / "README.md"
@@ -206,10 +208,14 @@ def test_every_offline_documented_command_runs(tmp_path, zoo_home, monkeypatch):
 
 def test_site_builds_strict_with_the_command_reference_of_every_command(tmp_path):
     """`mkdocs build --strict`: the hook writes the command reference from the Typer app at build time."""
+    import importlib.util
+
     import typer.main
 
     from bench.cli import app
 
+    if importlib.util.find_spec("material") is None:
+        pytest.fail("mkdocs-material is not installed: run make install (it installs the [docs] extra)")
     site = tmp_path / "site"
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(MKDOCS),
                              "--site-dir", str(site)], capture_output=True, text=True, timeout=300,
