@@ -135,7 +135,7 @@ def test_a_file_that_fits_no_adapter_is_a_one_line_error(tmp_path):
 
     broken = _public_state()
     broken["projector.2.weight"] = torch.zeros(16, 15)
-    with pytest.raises(BenchError, match=r"mlp.2.weight \(16, 15\) \(expected \(16, 16\)\)"):
+    with pytest.raises(BenchError, match=r"projector.2.weight \(16, 15\) \(expected \(16, 16\)\)"):
         load_released_weights(_save(broken, tmp_path / "broken.bin"))
 
     path = _save(_public_state(), tmp_path / "ok.bin")

@@ -114,28 +114,49 @@ def _entry_points():
 
 
 def _run(key: str, loader, strict: bool) -> None:
-    """Import one plug-in and call its register(); broken installed plug-ins are logged, not fatal."""
+    """Import one plug-in and call its register(); broken installed plug-ins are logged, not fatal.
+
+    A name clash is fatal for every plug-in (which of the two entries a command would use is a guess), and a
+    plug-in that fails half-way leaves none of its entries behind.
+    """
+    from bench.core.registry import NameClash
+
     if key in _done:
         return
+    previous, _state["current"] = _state.get("current"), key  # set while importing too: top-level registrations
     try:
         module = loader()
         register = getattr(module, "register", None)
         if not callable(register):
             raise BenchError(f"plug-in {key} has no register() function")
         _done[key] = module
-        previous, _state["current"] = _state.get("current"), key
-        try:
-            register()
-        finally:
-            _state["current"] = previous
+        register()
+    except NameClash:
+        _forget(key)
+        raise
     except BenchError:
+        _forget(key)
         if strict:
             raise
         log.warning("plug-in %s not loaded", key, exc_info=True)
     except Exception as exc:  # a plug-in's own bug: say whose it is
+        _forget(key)
         if strict:
             raise BenchError(f"plug-in {key} failed: {type(exc).__name__}: {exc}") from exc
         log.warning("plug-in %s not loaded: %s", key, exc)
+    finally:
+        _state["current"] = previous
+
+
+LOADER_CODE = _run.__code__  # where a registration's origin search stops (bench.core.registry)
+
+
+def _forget(key: str) -> None:
+    """Undo a plug-in that failed: its entries go, and it is not listed as loaded."""
+    from bench.core.registry import forget_origin
+
+    forget_origin(key)
+    _done.pop(key, None)
 
 
 def _defines_register(file: Path) -> bool:

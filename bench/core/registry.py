@@ -2,13 +2,16 @@
 
 Every registry also sees the plug-ins (bench.core.plugins): a name that is not registered yet, or a listing,
 loads them once first, so a plug-in's systems, judges or metrics work like the built-in ones.
+Every entry remembers its origin (BUILT_IN or the plug-in that added it), so a name registered twice, in
+whichever order the two registrations come, is a NameClash naming both.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar, cast
 
 from bench.core.errors import BenchError, unknown_name
@@ -16,7 +19,17 @@ from bench.core.errors import BenchError, unknown_name
 T = TypeVar("T")
 
 _ALL: weakref.WeakSet[Registry[Any]] = weakref.WeakSet()
-_LATER: dict[str, list[tuple[str, str]]] = {}  # registry key -> lazy entries for a registry not created yet
+_LATER: dict[str, list[tuple[str, str, str]]] = {}  # registry key -> (name, target, origin) for a registry not created yet
+BUILT_IN = "built-in"  # the origin of entries pea-bench registers itself
+
+
+class NameClash(BenchError, ValueError):
+    """Two registrations of one name (built-in and plug-in, two plug-ins, or one plug-in twice)."""
+
+
+def describe_origin(origin: str) -> str:
+    """How a message names an origin: pea-bench's own entries or the plug-in (entry point or file)."""
+    return "pea-bench itself (built in)" if origin == BUILT_IN else f"plug-in {origin}"
 
 
 class Lazy:
@@ -52,11 +65,14 @@ class Registry(Generic[T]):
         self.kind = kind
         self.hint = hint
         self.key = key or kind  # how register_later() names it
+        # Imports the modules whose import registers the built-in entries, for registries that load them on
+        # first use: run before a plug-in's first entry, so a clash is found whichever is used first.
+        self.builtins: Callable[[], object] | None = None
         self._entries: dict[str, T | Lazy] = {}
-        self._origin: dict[str, str] = {}  # name -> the plug-in whose register() added it
+        self._origin: dict[str, str] = {}  # name -> BUILT_IN or the plug-in whose register() added it
         _ALL.add(self)
-        for name, target in _LATER.pop(self.key, []):
-            self.register_lazy(name, target)
+        for name, target, origin in _LATER.pop(self.key, []):
+            self._add(name, Lazy(target), origin)
 
     def register(self, name: str, entry: T | None = None) -> Any:
         """Register `entry` under `name`; usable as a decorator when `entry` is omitted."""
@@ -71,14 +87,28 @@ class Registry(Generic[T]):
         """Register 'module:object', imported on first get(): listing names imports nothing."""
         self._add(name, Lazy(target))
 
-    def _add(self, name: str, item: T | Lazy) -> None:
+    def _add(self, name: str, item: T | Lazy, origin: str | None = None) -> None:
+        origin = origin or current_origin()
+        if origin != BUILT_IN and self.builtins is not None:
+            load_builtins, self.builtins = self.builtins, None
+            load_builtins()
         if name in self._entries:
-            raise ValueError(f"{self.kind} '{name}' is registered twice")
+            raise self._clash(name, self._origin.get(name, BUILT_IN), origin)
         self._entries[name] = item
-        from bench.core import plugins
+        self._origin[name] = origin
 
-        if plugins.current() is not None:
-            self._origin[name] = plugins.current()
+    def _clash(self, name: str, first: str, second: str) -> NameClash:
+        """The one-line error for a second registration of `name`, naming both origins."""
+        if first == second:
+            return NameClash(f"{describe_origin(first)} registers {self.kind} '{name}' twice")
+        advice = ("rename the plug-in's" if BUILT_IN in (first, second)
+                  else "rename one of them, or load only one of the two plug-ins")
+        return NameClash(f"{self.kind} '{name}' is registered by both {describe_origin(first)} and "
+                         f"{describe_origin(second)}: {advice}")
+
+    def origin(self, name: str) -> str | None:
+        """BUILT_IN or the plug-in that registered `name`; None when it is not registered."""
+        return self._origin.get(name) if name in self._entries else None
 
     def unregister(self, name: str) -> None:
         """Remove `name` (a no-op when absent)."""
@@ -88,7 +118,7 @@ class Registry(Generic[T]):
     def forget_plugins(self, keep: set[str]) -> None:
         """Remove the entries of plug-ins not in `keep` (the loader's reset() unloads plug-ins with this)."""
         for name, origin in list(self._origin.items()):
-            if origin not in keep:
+            if origin != BUILT_IN and origin not in keep:
                 self.unregister(name)
 
     def get(self, name: str) -> T:
@@ -148,11 +178,41 @@ def register_later(key: str, name: str, target: str) -> None:
 
     A plug-in uses this for registries whose module is heavy to import (the corpus sources need polars).
     """
+    Lazy(target)  # a malformed target fails here, in the plug-in's register(), not when the registry appears
     for registry in _ALL:
         if registry.key == key:
             registry.register_lazy(name, target)
             return
-    _LATER.setdefault(key, []).append((name, target))
+    _LATER.setdefault(key, []).append((name, target, current_origin()))
+
+
+def forget_origin(origin: str) -> None:
+    """Drop every entry one plug-in added (its register() failed half-way), queued ones included."""
+    for registry in all_registries():
+        registry.forget_plugins({o for o in registry._origin.values() if o != origin})
+    for key, queued in list(_LATER.items()):
+        _LATER[key] = [q for q in queued if q[2] != origin]
+
+
+def current_origin() -> str:
+    """BUILT_IN, or the plug-in being loaded when the registration comes from its own code.
+
+    A plug-in's register() often imports a module of pea-bench for the first time, and that module's
+    top-level registrations are built-in ones: the nearest module-level frame (or the loader's, when there is
+    none in between) decides. Modules of the bench package register at import time only as built-ins (the toy
+    world registers inside its register()).
+    """
+    from bench.core import plugins
+
+    current = plugins.current()
+    if current is None:
+        return BUILT_IN
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code is not plugins.LOADER_CODE:
+        if frame.f_code.co_name == "<module>":
+            return BUILT_IN if str(frame.f_globals.get("__name__", "")).split(".")[0] == "bench" else current
+        frame = frame.f_back
+    return current
 
 
 def _load_plugins() -> None:

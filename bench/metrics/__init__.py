@@ -98,6 +98,9 @@ def load_metrics() -> Registry[Metric]:
     return METRICS
 
 
+METRICS.builtins = load_metrics  # a plug-in's metric named like a built-in one clashes even before they load
+
+
 def get_metric(name: str) -> Metric:
     """A metric by name, with did-you-mean on a typo."""
     return load_metrics().get(name)

@@ -68,8 +68,8 @@ class PEAAdapter(nn.Module):
 
     def load_weights(self, path: Path) -> PEAAdapter:
         """Load an adapter file (public or own key names, .bin or .safetensors) into this adapter."""
-        state = _own_names(read_state_dict(path), path)
-        found = adapter_config(state, path)
+        state, spelled = _own_names(read_state_dict(path), path)
+        found = adapter_config(state, path, spelled)
         if found != self.config:
             raise BenchError(f"{path}: holds an adapter {_describe(found)} but this one is {_describe(self.config)}")
         self.load_state_dict({k: v.to(self.norm.weight.dtype) for k, v in state.items()})
@@ -85,8 +85,8 @@ def parameter_count(module: nn.Module) -> int:
 
 def load_adapter_weights(path: Path) -> PEAAdapter:
     """Build an adapter with the widths the file holds (fp16 -> float32), load it, and log what it is."""
-    state = _own_names(read_state_dict(path), path)
-    adapter = PEAAdapter(**adapter_config(state, path))
+    state, spelled = _own_names(read_state_dict(path), path)
+    adapter = PEAAdapter(**adapter_config(state, path, spelled))
     adapter.load_state_dict({k: v.float() for k, v in state.items()})
     log.info("%s: PEA adapter %s, %s parameters", path, _describe(adapter.config), f"{parameter_count(adapter):,}")
     return adapter
@@ -100,22 +100,29 @@ def public_state_dict(adapter: PEAAdapter) -> dict[str, torch.Tensor]:
     return {OWN_NAMES[k]: v for k, v in adapter.state_dict().items()}
 
 
-def adapter_config(state: dict[str, torch.Tensor], path: Path | str = "adapter") -> dict:
-    """Widths of the adapter a state dict (own key names) holds; a clear error when the shapes disagree."""
-    has_proj = "proj.weight" in state
-    dims = {"in": state["norm.weight"].shape[0], "hidden": state["mlp.0.weight"].shape[0],
-            "out": state["mlp.4.weight"].shape[0]}
-    if has_proj:
-        dims["context"] = state["proj.weight"].shape[0]
-    wrong = [f"{k} {tuple(v.shape)} (expected {tuple(dims[d] for d in _SHAPES[k])})" for k, v in state.items()
-             if tuple(v.shape) != tuple(dims[d] for d in _SHAPES[k])]
+def adapter_config(state: dict[str, torch.Tensor], path: Path | str = "adapter",
+                   spelled: dict[str, str] | None = None) -> dict:
+    """Widths of the adapter a state dict (own key names) holds; a clear error when the shapes disagree.
+
+    `spelled` maps our key names to the file's (errors name the key as the file spells it)."""
+    spelled = spelled or {}
+
+    def width(key: str, axis: int) -> int:
+        shape = tuple(state[key].shape)
+        return shape[axis] if len(shape) == len(_SHAPES[key]) else -1  # -1: reported below as a misfit
+
+    dims = {"in": width("norm.weight", 0), "hidden": width("mlp.0.weight", 0), "out": width("mlp.4.weight", 0)}
+    if "proj.weight" in state:
+        dims["context"] = width("proj.weight", 0)
+    wrong = [f"{spelled.get(k, k)} {tuple(v.shape)} (expected {_expected(k, dims)})" for k, v in state.items()
+             if tuple(v.shape) != tuple(dims[d] for d in _SHAPES[k]) or 0 in v.shape]
     if wrong:
         raise BenchError(f"{path}: the adapter's shapes do not fit together: {', '.join(wrong)}")
     return {"in_dim": dims["in"], "hidden_dim": dims["hidden"], "out_dim": dims["out"],
             "context_dim": dims.get("context")}
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+def read_state_dict(path: Path) -> StateDict:
     """Read a state dict safely: torch.load(weights_only=True) or safetensors; a folder's adapter file."""
     path = Path(path)
     if path.is_dir():
@@ -148,22 +155,46 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise BenchError(f"{path}: not a state dict of tensors")
+    for key, value in state.items():
+        # Converting integers (or booleans) to floats would load a different adapter than the one saved.
+        if not value.is_floating_point():
+            raise BenchError(f"{path}: tensor {key} is {str(value.dtype).removeprefix('torch.')}; adapter weights "
+                             "are floating point (float32, float16 or bfloat16), an integer tensor is refused")
+        if not bool(torch.isfinite(value).all()):
+            raise BenchError(f"{path}: tensor {key} holds NaN or infinite values; the adapter would only make noise")
     # DataParallel/DeepSpeed/torch.compile wrappers prefix every key; a whole-module save prefixes `proj.`.
-    return {re.sub(r"^(module\.|_orig_mod\.|model\.)+", "", k): v for k, v in state.items()}
+    out = StateDict({re.sub(r"^(module\.|_orig_mod\.|model\.)+", "", k): v for k, v in state.items()})
+    out.file_keys = {re.sub(r"^(module\.|_orig_mod\.|model\.)+", "", k): k for k in state}
+    return out
 
 
-def _own_names(state: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tensor]:
-    """Rename public keys to ours by name; anything but exactly one adapter layout is a one-line error."""
+class StateDict(dict):
+    """A state dict read from a file, remembering each key as the file spells it (`file_keys`)."""
+
+    file_keys: dict[str, str]
+
+
+def _own_names(state: dict[str, torch.Tensor], path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Rename public keys to ours, and map ours to the keys as the file spells them (for messages);
+    anything but exactly one adapter layout is a one-line error."""
+    file_key = getattr(state, "file_keys", {})  # read_state_dict's record of the wrappers' prefixes it removed
+    bare = {k: k for k in state}  # key without a whole-module `proj.` prefix -> key in `state`
     if state and all(k.startswith("proj.") and k[5:] in PUBLIC_NAMES for k in state):
-        state = {k[5:]: v for k, v in state.items()}
-    own = {PUBLIC_NAMES.get(k, k): v for k, v in state.items()}
+        bare = {k[5:]: k for k in state}
+    own = {PUBLIC_NAMES.get(b, b): state[k] for b, k in bare.items()}
     if len(own) == len(state) and set(own) in (set(_SD15_KEYS), set(_SDXL_KEYS)):
-        return own
+        return own, {PUBLIC_NAMES.get(b, b): file_key.get(k, k) for b, k in bare.items()}
     expected = ", ".join(f"{OWN_NAMES[k]} {_symbolic(k)}" for k in _SDXL_KEYS)
     found = ", ".join(f"{k} {tuple(v.shape)}" for k, v in list(state.items())[:12])
     more = f" and {len(state) - 12} more" if len(state) > 12 else ""
     raise BenchError(f"{path} is not a PEA adapter: expected the keys {expected} (fc.* only for SDXL; or our "
                      f"names {', '.join(_SDXL_KEYS)}), found {found or 'nothing'}{more}")
+
+
+def _expected(key: str, dims: dict[str, int]) -> str:
+    """The shape `key` should have, in numbers where the other keys fix them."""
+    return "(" + ", ".join(str(dims[d]) if dims[d] > 0 else d for d in _SHAPES[key]) + \
+        ("," if len(_SHAPES[key]) == 1 else "") + ")"
 
 
 def _symbolic(key: str) -> str:

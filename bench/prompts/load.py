@@ -36,8 +36,21 @@ def register_prompt_set(folder: str | Path, name: str | None = None) -> str:
     if not (folder / "set.toml").is_file():
         raise BenchError(f"{folder} is not a prompt set (a set is a folder with set.toml)")
     name = paths.safe_id(name or folder.name, "prompt set name")
+    _check_unshadowed(name, folder)
     PROMPT_SETS.register(name, folder)
     return name
+
+
+def _check_unshadowed(name: str, folder: Path) -> None:
+    """A registered set must not share its name with a different set folder under the prompt roots (the
+    folder would silently win at lookup)."""
+    from bench.core.registry import NameClash, current_origin, describe_origin
+
+    shipped = _shipped_sets().get(name)
+    if shipped is not None and shipped.resolve() != folder.resolve():
+        origin = PROMPT_SETS.origin(name) or current_origin()
+        raise NameClash(f"prompt set '{name}' is both the folder {shipped} and {describe_origin(origin)}'s "
+                        f"{folder}: rename one of them")
 
 
 def _shipped_sets() -> dict[str, Path]:
@@ -60,6 +73,8 @@ def set_folder(name: str) -> Path:
     """The folder of set `name`, or a did-you-mean error naming the known sets."""
     shipped = _shipped_sets()
     if name in shipped:
+        if name in PROMPT_SETS:  # a plug-in's set of this name, registered before this folder appeared
+            _check_unshadowed(name, Path(PROMPT_SETS.get(name)))
         return paths.child(shipped[name].parent, name, what="prompt set")
     if name in PROMPT_SETS:
         return PROMPT_SETS.get(name)

@@ -60,6 +60,9 @@ def _load_components() -> None:
         _loaded = True
 
 
+COMPONENTS.builtins = _load_components  # a plug-in's component named like a built-in one clashes at once
+
+
 def names() -> list[str]:
     """Names of every tiny component."""
     _load_components()

@@ -1,0 +1,378 @@
+"""Issue 23, parts 8-12, one row per case: plug-in name clashes, adapter files, prompt text with invisible
+characters, `bench leaderboard --check`, and out-of-range ids on `bench serve`.
+
+A CLI row is (id, setup -> argv, expected exit code, expected first line); the runner also checks that the
+command wrote or changed nothing under the test's folders. The first line is stderr's when the command
+fails, else stdout's; `{tmp}` in it stands for the row's folder, and a trailing `...` means "starts with".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad (or tricky) input and how the command must end."""
+
+    id: str
+    setup: Callable[[Path], list[str]]  # writes the row's inputs under the folder, returns bench's arguments
+    code: int
+    first: str
+    env: dict[str, str] = field(default_factory=dict)  # `{tmp}` is replaced
+    fresh: bool = False  # in a new process: nothing loaded before the command (the order of registrations)
+
+
+@pytest.fixture(autouse=True)
+def _forget_plugin_modules(tmp_path):
+    """Plug-in files of one row are imported by name: the next row's file of that name is another module."""
+    yield
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def _plugin(body: str, name: str = "clash") -> Callable[[Path], Path]:
+    return lambda t: _write(t / "plugins" / f"{name}.py", body)
+
+
+def _tree(*roots: Path) -> dict[str, str]:
+    """sha256 of every file under the roots; symlinked folders (the shared zoo) are not followed, and
+    BENCH_HOME/cache is left out (content-addressed caches, such as weight fingerprints, are not results)."""
+    out = {}
+    for root in roots:
+        if not root.exists():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_relative_to(root / "cache") and root == Path(os.environ["BENCH_HOME"]):
+                continue
+            if path.is_file() and not any(p.is_symlink() for p in path.relative_to(root).parents if str(p) != "."):
+                out[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+            elif path.is_symlink():
+                out[str(path)] = "link:" + os.readlink(path)
+    return out
+
+
+def _expect_first(first: str, text: str, tmp: Path) -> None:
+    line = (text.splitlines() or [""])[0]
+    want = first.replace("{tmp}", str(tmp)).replace("{home}", os.environ["BENCH_HOME"])
+    if want.endswith("..."):
+        assert line.startswith(want[:-3]), line
+    else:
+        assert line == want
+
+
+def run_case(case: Case, tmp: Path, monkeypatch, capsys) -> tuple[int, str, str]:
+    """Run one row; returns (exit code, stdout, stderr) after checking code, first line and no writes."""
+    from bench import cli
+
+    argv = case.setup(tmp)
+    roots = [tmp, Path(os.environ["BENCH_HOME"]), Path(os.environ["BENCH_REPORTS_DIR"]),
+             Path(os.environ["BENCH_CORPORA_DIR"])]
+    env = {k: v.replace("{tmp}", str(tmp)) for k, v in case.env.items()}
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # an imported plug-in writes no __pycache__
+    before = _tree(*roots)
+    if case.fresh:
+        proc = subprocess.run([sys.executable, "-B", "-m", "bench.cli", *argv], capture_output=True, text=True,
+                              cwd=tmp, env=dict(os.environ, **env, PYTHONPATH=str(REPO)), timeout=120)
+        code, out, err = proc.returncode, proc.stdout, proc.stderr
+    else:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.chdir(tmp)
+        monkeypatch.setattr(sys, "argv", ["bench", *argv])
+        with pytest.raises(SystemExit) as done:
+            cli.main()
+        code = done.value.code if isinstance(done.value.code, int) else 0
+        out, err = capsys.readouterr()
+    assert code == case.code, (out, err)
+    _expect_first(case.first, err if code else out, tmp)
+    if code == 2:
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert _tree(*roots) == before, "the command wrote or changed files"
+    return code, out, err
+
+
+# --------------------------------------------------------------------------------------------- 8: plug-ins
+
+SYSTEM_CLASH = """
+    from bench.models.pipelines import SystemSpec, register_system
+
+    def register():
+        register_system(SystemSpec("sdxl-en", "english", "tiny", base="tiny-sdxl", description="mine"))
+"""
+METRIC_CLASH = """
+    from bench.metrics import Metric, register_metric
+
+    def register():
+        @register_metric
+        class Mine(Metric):
+            name = "clip-score"
+
+            def compute(self, ctx):
+                raise AssertionError("never scored")
+"""
+JUDGE = """
+    from bench.instruments.judges import JudgeSpec, register_judge
+
+    def register():
+        register_judge(JudgeSpec("{name}", "zoo:tiny-clip-judge", "clip", "tiny", ("en",)))
+"""
+TWICE = """
+    from bench.instruments.judges import JudgeSpec, register_judge
+
+    def register():
+        for _ in range(2):
+            register_judge(JudgeSpec("mine-twice", "zoo:tiny-clip-judge", "clip", "tiny", ("en",)))
+"""
+WORLD_SYSTEM = """
+    from bench.models.pipelines import register_standard_systems
+
+    def register():
+        register_standard_systems("world", "world")  # world-en, asis-world, translate-world: the toy world's
+"""
+LANGUAGE = """
+    from bench.core.languages import LANGUAGES, Language
+
+    def register():
+        LANGUAGES.register("zh", Language("zh", "Mine", "Hans", "zho_Hans", "zh", "CHINESE", None, None, "x", "y"))
+"""
+LATER_SOURCE = """
+    from bench.core.registry import register_later
+
+    def register():
+        register_later("sources", "jsonl", "clash:open_source")  # the sources' module is not imported yet
+"""
+PROMPT_SET = """
+    from pathlib import Path
+
+    from bench.prompts.load import register_prompt_set
+
+    def register():
+        register_prompt_set(Path(__file__).parent / "general")
+"""
+HALF_WAY = """
+    from bench.instruments.judges import JudgeSpec, register_judge
+
+    def register():
+        register_judge(JudgeSpec("half-way-judge", "zoo:tiny-clip-judge", "clip", "tiny", ("en",)))
+        raise RuntimeError("the plug-in's own bug")
+"""
+
+
+def _two_plugins(t: Path) -> Path:
+    _plugin(JUDGE.format(name="shared-judge"), "first_plugin")(t)
+    _plugin(JUDGE.format(name="shared-judge"), "second_plugin")(t)
+    return t / "plugins"
+
+
+def _prompt_set_plugin(t: Path) -> Path:
+    folder = t / "plugins" / "general"
+    _write(folder / "set.toml", 'version = "1"\nlicence = "x"\ndescription = "x"\nlanguages = ["en"]\n')
+    return _plugin(PROMPT_SET)(t)
+
+
+def _inc(make, *argv: str) -> Callable[[Path], list[str]]:
+    return lambda t: ["--include", str(make(t)), *argv]
+
+
+CLASH = "error: {what} is registered by both {a} and {b}: {advice}"
+BUILT = "pea-bench itself (built in)"
+
+
+def _clash(what: str, a: str, b: str, advice: str = "rename the plug-in's") -> str:
+    return CLASH.format(what=what, a=a, b=b, advice=advice)
+
+
+PLUGIN_CASES = [
+    Case("system-named-like-a-built-in", _inc(_plugin(SYSTEM_CLASH), "models"), 2,
+         _clash("model 'sdxl-en'", BUILT, "plug-in {tmp}/plugins/clash.py")),
+    Case("metric-named-like-a-built-in", _inc(_plugin(METRIC_CLASH), "evaluate", "--list-metrics"), 2,
+         _clash("metric 'clip-score'", BUILT, "plug-in {tmp}/plugins/clash.py")),
+    # In a new process the plug-in registers before the built-in metrics are imported (today: a traceback).
+    Case("metric-clash-before-the-built-ins-load", _inc(_plugin(METRIC_CLASH), "evaluate", "--list-metrics"), 2,
+         _clash("metric 'clip-score'", BUILT, "plug-in {tmp}/plugins/clash.py"), fresh=True),
+    Case("metric-clash-seen-by-bench-models", _inc(_plugin(METRIC_CLASH), "models"), 2,
+         _clash("metric 'clip-score'", BUILT, "plug-in {tmp}/plugins/clash.py"), fresh=True),
+    Case("judge-named-like-the-worlds", _inc(_plugin(JUDGE.format(name="world-clip")), "models"), 2,
+         _clash("judge 'world-clip'", "plug-in bench.world.plugins", "plug-in {tmp}/plugins/clash.py",
+                "rename one of them, or load only one of the two plug-ins")),
+    Case("systems-named-like-the-worlds", _inc(_plugin(WORLD_SYSTEM), "models"), 2,
+         _clash("model 'translate-world'", "plug-in bench.world.plugins", "plug-in {tmp}/plugins/clash.py",
+                "rename one of them, or load only one of the two plug-ins")),
+    Case("two-plugins-one-name", _inc(_two_plugins, "models"), 2,
+         _clash("judge 'shared-judge'", "plug-in {tmp}/plugins/first_plugin.py",
+                "plug-in {tmp}/plugins/second_plugin.py", "rename one of them, or load only one of the two plug-ins")),
+    Case("one-plugin-one-name-twice", _inc(_plugin(TWICE), "models"), 2,
+         "error: plug-in {tmp}/plugins/clash.py registers judge 'mine-twice' twice"),
+    Case("language-named-like-a-built-in", _inc(_plugin(LANGUAGE), "languages"), 2,
+         _clash("language 'zh'", BUILT, "plug-in {tmp}/plugins/clash.py")),
+    Case("queued-source-named-like-a-built-in",
+         _inc(_plugin(LATER_SOURCE), "build-corpus", "--lang", "zh", "--source", "jsonl:none.jsonl", "--name", "c"), 2,
+         _clash("source kind 'jsonl'", "plug-in {tmp}/plugins/clash.py", BUILT), fresh=True),
+    Case("prompt-set-named-like-a-shipped-set", _inc(_prompt_set_plugin, "prompts", "list"), 2,
+         f"error: prompt set 'general' is both the folder {REPO}/prompts/general and plug-in "
+         "{tmp}/plugins/clash.py's {tmp}/plugins/general: rename one of them"),
+    Case("clash-through-BENCH_PLUGINS", lambda t: [_plugin(SYSTEM_CLASH)(t).name and "models"], 2,
+         _clash("model 'sdxl-en'", BUILT, "plug-in {tmp}/plugins/clash.py"),
+         env={"BENCH_PLUGINS": "{tmp}/plugins/clash.py"}, fresh=True),
+    Case("plugin-failing-half-way", _inc(_plugin(HALF_WAY), "models"), 2,
+         "error: plug-in {tmp}/plugins/clash.py failed: RuntimeError: the plug-in's own bug"),
+    Case("a-new-name-is-fine", _inc(_plugin(JUDGE.format(name="my-own-judge")), "models", "--tier", "real"), 0,
+         "...", ),
+]
+
+
+@pytest.mark.parametrize("case", PLUGIN_CASES, ids=lambda c: c.id)
+def test_plugin_clashes(case, tmp_path, monkeypatch, capsys):
+    run_case(case, tmp_path, monkeypatch, capsys)
+
+
+def test_a_plugin_failing_half_way_leaves_no_entry(tmp_path):
+    from bench.core import plugins
+    from bench.core.errors import BenchError
+    from bench.instruments.judges import JUDGES
+
+    path = _plugin(HALF_WAY)(tmp_path)
+    with pytest.raises(BenchError):
+        plugins.include(path)
+    assert "half-way-judge" not in JUDGES and "clash" not in plugins.loaded()
+
+
+LATE_BUILTIN = """
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    def register():
+        # As `import bench.<module>` for the first time would: a module of the bench package registering at
+        # import time, while this plug-in's register() runs; then one entry of the plug-in's own.
+        spec = importlib.util.spec_from_file_location("bench._late_builtin", Path(__file__).parent / "late_mod.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        module.LATE.register("mine", 2)
+"""
+
+
+def test_builtin_entries_registered_during_a_plugins_register_stay_built_in(tmp_path):
+    from bench.core import plugins
+    from bench.core.registry import BUILT_IN, all_registries
+
+    path = _plugin(LATE_BUILTIN)(tmp_path)
+    _write(tmp_path / "plugins" / "late_mod.py", """
+        from bench.core.registry import Registry
+
+        LATE = Registry("late thing")
+        LATE.register("shipped", 1)
+    """)
+    plugins.include(path)
+    late = next(r for r in all_registries() if r.kind == "late thing")
+    assert late.origin("shipped") == BUILT_IN and late.origin("mine") == str(path.resolve())
+
+
+# --------------------------------------------------------------------------------------------- 12: adapter files
+
+TRAIN = ["train", "--lang", "zh", "--base", "tiny-sd15", "--encoder", "tiny", "--steps", "1", "--resolution", "16",
+         "--batch-size", "2", "--name", "t"]
+GENERATE = ["generate", "--prompts", "mini", "--lang", "zh", "--limit", "1", "--samples", "1", "--steps", "1",
+            "--size", "16"]
+
+
+def _released(name: str, key: str, shape: tuple[int, ...], prefix: str = "") -> Callable[[Path], Path]:
+    """A released-style adapter file (the public code's key names, SD1.5 layout) with one tensor misshapen."""
+    def make(t: Path) -> Path:
+        import torch
+
+        shapes = {"layernorm.weight": (8,), "layernorm.bias": (8,), "projector.0.weight": (16, 8),
+                  "projector.2.weight": (16, 16), "projector.4.weight": (12, 16)} | {key: shape}
+        path = t / name
+        torch.save({prefix + k: torch.randn(s) for k, s in shapes.items()}, path)
+        return path
+    return make
+
+
+def _train_from(make) -> Callable[[Path], list[str]]:
+    def setup(t: Path) -> list[str]:
+        from train_corpus import make_corpus
+
+        return [*TRAIN, "--corpus", str(make_corpus(t / "corpus", rows=4)), "--init-adapter", str(make(t))]
+    return setup
+
+
+def _checkpoint_with(name: str, key: str, change: Callable) -> Callable[[Path], list[str]]:
+    """A `bench train` checkpoint (tiny-sd15) whose adapter.safetensors has one tensor changed."""
+    def setup(t: Path) -> list[str]:
+        from generate_helpers import write_prompt_set, write_untrained_checkpoint
+        from safetensors.torch import load_file, save_file
+
+        write_prompt_set(t / "prompts")
+        folder = write_untrained_checkpoint(name, base="tiny-sd15")
+        state = load_file(folder / "adapter.safetensors")
+        state[key] = change(state[key])
+        save_file(state, str(folder / "adapter.safetensors"))
+        return [*GENERATE, "--model", f"pea:{name}"]
+    return setup
+
+
+def _to_int(tensor):
+    import torch
+
+    return (tensor * 100).to(torch.int64)
+
+
+def _to_nan(tensor):
+    return tensor * float("nan")
+
+
+ADAPTER_CASES = [
+    Case("shapes-named-as-the-file-spells-them", _train_from(_released("broken.bin", "projector.2.weight", (16, 15))),
+         2, "error: {tmp}/broken.bin: the adapter's shapes do not fit together: projector.2.weight (16, 15) "
+            "(expected (16, 16))"),
+    Case("wrapper-prefix-kept-in-the-message",
+         _train_from(_released("wrapped.bin", "projector.4.weight", (12, 15), prefix="module.")), 2,
+         "error: {tmp}/wrapped.bin: the adapter's shapes do not fit together: module.projector.4.weight (12, 15) "
+         "(expected (12, 16))"),
+    Case("integer-tensor-in-a-checkpoint", _checkpoint_with("ints", "mlp.0.weight", _to_int), 2,
+         "error: {home}/checkpoints/ints/adapter.safetensors: tensor mlp.0.weight is int64; adapter "
+         "weights are floating point (float32, float16 or bfloat16), an integer tensor is refused"),
+    Case("nan-tensor-in-a-checkpoint", _checkpoint_with("nans", "norm.weight", _to_nan), 2,
+         "error: {home}/checkpoints/nans/adapter.safetensors: tensor norm.weight holds NaN or infinite "
+         "values; the adapter would only make noise"),
+]
+
+
+@pytest.mark.parametrize("case", ADAPTER_CASES, ids=lambda c: c.id)
+def test_adapter_files(case, tmp_path, monkeypatch, capsys):
+    run_case(case, tmp_path, monkeypatch, capsys)
+
+
+def test_an_integer_released_adapter_is_refused_not_converted(tmp_path):
+    import torch
+
+    from bench.core.errors import BenchError
+    from bench.models.adapter import load_released_weights
+
+    path = _released("ints.bin", "projector.0.weight", (16, 8))(tmp_path)
+    state = torch.load(path, weights_only=True)
+    state["projector.0.weight"] = torch.ones(16, 8, dtype=torch.int32)
+    torch.save(state, path)
+    with pytest.raises(BenchError, match="tensor projector.0.weight is int32; adapter weights are floating point"):
+        load_released_weights(path)
