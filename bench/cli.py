@@ -60,6 +60,9 @@ _register_commands()
 from bench.commands.help_examples import attach as _attach_examples  # noqa: E402  (after every command is registered)
 
 _attach_examples(app)
+from bench.commands.help_format import install as _full_width_help  # noqa: E402
+
+_full_width_help()
 
 
 def main() -> None:

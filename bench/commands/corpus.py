@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from bench.core.errors import BenchError
+
 SOURCE_HELP = (
     "KIND:PATH, repeatable. Kinds: sample (shipped hand translations; PATH optional), sample-en (its English "
     "side), coco (captions_*.json), laion (metadata parquet file/folder), parquet, jsonl, csv, tsv, "
@@ -51,7 +53,11 @@ def build_corpus(
         )
 
         require_default_source(get_language(lang).code)
-        source, name = [DEFAULT_SOURCE], name or default_corpus_name(get_language(lang).code)
+        source = [DEFAULT_SOURCE]
+        name = name if name is not None else default_corpus_name(get_language(lang).code)
+    for flag, value in (("--min-size", min_size), ("--limit", limit)):
+        if value is not None and value < 0:  # named as the user typed it (it sets min_width and min_height)
+            raise BenchError(f"{flag} must be at least 0, got {value}")
     if device:
         from bench.core.runtime import check_device
 

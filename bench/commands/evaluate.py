@@ -41,6 +41,8 @@ def evaluate(
     lang: str = typer.Option(None, "--lang", "-l", help="Prompt language(s), comma-separated (ISO 639-1)."),
     run: str = typer.Option(None, "--run", help="Score an existing run folder (path or run id) instead."),
     list_metrics: bool = typer.Option(False, "--list-metrics", help="List the metrics and exit."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every cell as the real evaluation would (systems, "
+                                 "judges, extractor, reference statistics), print what would run, generate nothing."),
     include: list[str] = typer.Option([], "--include", help="Plug-in .py file or folder to load first (repeatable)."),
     gen: dict | None = None,
     evaluation: dict | None = None,
@@ -68,8 +70,14 @@ def evaluate(
         return
     cfg = build(EvalConfig, evaluation or {})
     publish = cfg.copy_to_reports
+    given_gen = gen or {}
+    if run:
+        _check_run_form(model, prompts, lang, given_gen, dry_run)
+    for flag, value in (("--model", model), ("--prompts", prompts), ("--lang", lang)):
+        if value is not None and not _split(value):
+            raise BenchError(f"{flag} {value!r} names nothing; give one or more names, comma-separated")
     gen = {f.name: field_default(f) for f in dataclasses.fields(GenerateConfig)
-           if f.name not in ("model", "prompts", "lang")} | (gen or {})
+           if f.name not in ("model", "prompts", "lang")} | given_gen
     from bench.core.runtime import check_device
 
     check_device(cfg.device)  # before any generation
@@ -83,17 +91,30 @@ def evaluate(
 
         prompts, lang = evaluate_defaults(_split(model), prompts, lang)
     if not run and any("," in (v or "") for v in (model, prompts, lang)):
+        from bench.commands.run import dry_run_suite, report_suite_publication
         from bench.evaluation.suite import Suite, print_table, run_suite
 
         suite = Suite.from_lists(_split(model) or (), _split(prompts) or (), _split(lang) or (), gen, cfg, publish)
-        print_table(run_suite(suite, echo=typer.echo))
+        if dry_run:
+            dry_run_suite(suite)
+            return
+        table = run_suite(suite, echo=typer.echo)
+        print_table(table)
+        report_suite_publication(table, publish)
         return
     if run:
         folder = _run_folder(run)
     else:
         if not (model and prompts and lang):
             raise BenchError("give --model, --prompts and --lang (or --run FOLDER)")
-        folder = bench.generate(GenerateConfig(model=model, prompts=prompts, lang=lang, **gen))
+        from bench.evaluation.preflight import check_cell
+
+        gen_cfg = GenerateConfig(model=model, prompts=prompts, lang=lang, **gen)
+        checked = check_cell(gen_cfg, cfg)  # judges, extractor and statistics before any image is generated
+        if dry_run:
+            typer.echo(f"{checked.run}  ({checked.images} images; metrics {', '.join(checked.metrics) or 'none'})")
+            return
+        folder = bench.generate(gen_cfg)
     summary = bench.evaluate(cfg, run=folder)
     _print_summary(summary, folder)
     from bench.commands.publish import report_publication
@@ -101,18 +122,25 @@ def evaluate(
     report_publication(summary, publish)
 
 
+def _check_run_form(model: str | None, prompts: str | None, lang: str | None, gen: dict, dry_run: bool) -> None:
+    """--run scores a run as it was generated: flags that would choose or change the generation are refused."""
+    from bench.core.config import flag_name
+
+    ignored = [flag for flag, value in (("--model", model), ("--prompts", prompts), ("--lang", lang)) if value]
+    fields = {f.name: f for f in dataclasses.fields(GenerateConfig)}
+    ignored += [flag_name(fields[name]) for name in gen if name in fields]
+    if dry_run:
+        ignored.append("--dry-run")
+    if ignored:
+        raise BenchError(f"--run scores an existing run as it was generated: leave out {', '.join(ignored)} "
+                         "(or leave out --run to generate with them)")
+
+
 def _run_folder(run: str) -> Path:
     """--run as a folder (anything with a slash, or an existing folder) or a run id under BENCH_HOME/runs."""
-    from bench.core import paths
+    from bench.generation.runs import find_run
 
-    if Path(run).is_dir():
-        return Path(run)
-    if "/" in run or run.startswith("."):
-        raise BenchError(f"run folder {run} does not exist (give a run folder or a run id from {paths.runs_dir()})")
-    folder = paths.run_dir(run)
-    if not folder.is_dir():
-        raise BenchError(f"no run '{run}' in {paths.runs_dir()} (give a run folder or an existing run id)")
-    return folder
+    return find_run(run)
 
 
 def _print_summary(summary: dict, folder: Path) -> None:
@@ -137,14 +165,18 @@ def _print_summary(summary: dict, folder: Path) -> None:
         table.add_row(f"{label} {'↑' if result['higher_is_better'] else '↓'}",
                       "-" if value is None else f"{value:.4f}",
                       f"[{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "n/a", str(result["n"]), "yes" if cached else "no")
+    from rich.markup import escape
+
     console = Console()
     console.print(table)
+    # soft_wrap: a path printed at any terminal width stays one string a terminal can copy (no hard breaks);
+    # escape: names and reasons may hold [brackets] that rich would read as markup.
     for name, why in summary["skipped"].items():
-        console.print(f"skipped {name}: {why}")
+        console.print(f"skipped {escape(name)}: {escape(why)}", soft_wrap=True)
     for warning in summary["warnings"]:
-        console.print(f"[yellow]warning:[/yellow] {warning}")
-    console.print(f"scores: {folder / 'scores'}  summary: {folder / 'summary.json'}  "
-                  f"({summary['timings']['total_seconds']:.1f} s)")
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
+    console.print(escape(f"scores: {folder / 'scores'}  summary: {folder / 'summary.json'}  "
+                         f"({summary['timings']['total_seconds']:.1f} s)"), soft_wrap=True)
 
 
 def refstats_build(
@@ -258,6 +290,8 @@ def leaderboard(
         from bench.report.export import export, filtered_entries
 
         entries = filtered_entries(_split(prompts) or (), _split(lang) or (), _split(tier) or (), chosen or ())
+        if not entries:
+            typer.echo("no published result matches these filters (bench leaderboard shows them all)", err=True)
         text = export(entries, fmt or (out.suffix.lstrip(".") if out and out.suffix else "md"))
         if out:
             from bench.core import paths

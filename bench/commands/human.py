@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from bench.commands.serve import DEFAULT_HOST, DEFAULT_PORT
 from bench.core.errors import BenchError
 
-DEFAULT_URL = "http://127.0.0.1:8765"
+DEFAULT_URL = f"http://{DEFAULT_HOST}:{DEFAULT_PORT}"  # where `bench serve` listens by default
 
 
 def register(app: typer.Typer) -> None:
@@ -41,8 +42,9 @@ def new_study(
 ) -> None:
     """Create a study from finished runs of one prompt set and language."""
     from bench.human.db import opened
-    from bench.human.studies import create_study, list_studies
+    from bench.human.studies import check_names, create_study, list_studies
 
+    check_names(prompts, lang)  # before the database is opened (and created)
     run_ids = {}
     for item in run or []:
         system, sep, run_id = item.partition("=")
@@ -62,9 +64,11 @@ def new_study(
 def invite(
     study: str = typer.Option(..., "--study", help="Study id."),
     n: int = typer.Option(10, "-n", help="How many annotator links."),
-    url: str = typer.Option(DEFAULT_URL, "--url", help="Where bench serve listens, as annotators reach it."),
+    url: str = typer.Option(DEFAULT_URL, "--url", help="Where bench serve listens, as annotators reach it "
+                            "(http://HOST:PORT or https://...; the default is bench serve's default address)."),
 ) -> None:
     """Print n new annotator links (each an unguessable token that can only vote in this study)."""
+    _check_url(url)  # before any token is stored
     from bench.human.db import opened
     from bench.human.studies import invite as make_links
 
@@ -72,6 +76,20 @@ def invite(
         tokens = make_links(conn, study, n)
     for token in tokens:
         typer.echo(f"{url.rstrip('/')}/a/{token}")
+
+
+def _check_url(url: str) -> None:
+    """--url must be an http(s) address with a host: links built on anything else do not open."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError on a port that is not a number in 0..65535)
+    except ValueError as exc:
+        raise BenchError(f"--url {url!r} is not a web address ({exc}); give http://HOST:PORT") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BenchError(f"--url {url!r} is not a web address; give http://HOST:PORT (where bench serve listens, "
+                         f"default {DEFAULT_URL})")
 
 
 def list_studies() -> None:

@@ -68,7 +68,8 @@ def _option(f: dataclasses.Field, kind: Any, prefix: str) -> tuple[Any, Any]:
         text += " Required (here or in --config)."
     base = str if kind is tuple else kind
     annotation = base | None if default is None else base
-    return annotation, typer.Option(default, *decls, help=(prefix + text).strip(), show_default=default is not None)
+    return annotation, typer.Option(default, *decls, help=(prefix + text).strip(), show_default=default is not None,
+                                    rich_help_panel=meta.get("panel"))
 
 
 def build(cls: type, values: dict[str, Any]) -> Any:

@@ -13,11 +13,14 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    suite: Path = typer.Argument(..., help="Suite file: models, prompts, langs lists, [generate], [evaluate]."),
+    suite: Path = typer.Argument(..., help="Suite file (a path, or a shipped suite such as suites/world.toml): "
+                                 "keys name, models, prompts, langs, publish, and the tables \\[generate] and "
+                                 "\\[evaluate] (bench.evaluation.suite documents them)."),
     publish: bool = typer.Option(None, "--publish/--no-publish",
                                  help="Publish comparable results to reports/results (default: the file's "
                                       "'publish', else no)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="List the cells that would run and those that cannot."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every cell as the run would (settings, systems, "
+                                 "judges, extractor, reference statistics), list the cells and exit."),
 ) -> None:
     """Generate and evaluate every applicable cell of a suite, list the others with reasons, print one table.
 
@@ -31,16 +34,44 @@ def run(
     """
     import dataclasses
 
-    from bench.evaluation.suite import Suite, plan_cells, print_table, run_suite
+    from bench.core import paths
+    from bench.evaluation.suite import Suite, print_table, run_suite
 
-    spec = Suite.from_toml(suite)
+    spec = Suite.from_toml(paths.find_suite(suite))
     if publish is not None:
         spec = dataclasses.replace(spec, publish=publish)
     if dry_run:
-        cells, skipped = plan_cells(spec)
-        for cell in cells:
-            typer.echo(f"run  {cell.model} | {cell.prompts} | {cell.lang}")
-        for cell, why in skipped:
-            typer.echo(f"skip {cell.model} | {cell.prompts} | {cell.lang}: {why}")
+        dry_run_suite(spec)
         return
-    print_table(run_suite(spec, echo=typer.echo))
+    table = run_suite(spec, echo=typer.echo)
+    print_table(table)
+    report_suite_publication(table, spec.publish)
+
+
+def dry_run_suite(spec) -> None:
+    """Check every cell as the real run does, then list what would run (with its metrics) and what cannot."""
+    from bench.evaluation.suite import check_cells, plan_cells
+
+    cells, skipped = plan_cells(spec)
+    checked = check_cells(spec, cells)
+    for cell in cells:
+        found = checked[cell.key]
+        typer.echo(f"run  {cell.model} | {cell.prompts} | {cell.lang}: {found.images} images, "
+                   f"metrics {', '.join(found.metrics) or 'none'}")
+    for cell, why in skipped:
+        typer.echo(f"skip {cell.model} | {cell.prompts} | {cell.lang}: {why}")
+    typer.echo(f"dry run: {len(cells)} cells checked, nothing generated")
+
+
+def report_suite_publication(table: dict, asked: bool) -> None:
+    """After a suite or a list evaluation: which cells' results are on the leaderboard's input."""
+    from bench.evaluation.publish import is_published
+
+    published = [row["run_id"] for row in table["rows"] if is_published(row["run_id"])]
+    for run_id in published:
+        typer.echo(f"published: reports/results/{run_id}.json")
+    if asked and len(published) < len(table["rows"]):
+        typer.echo(f"not published: {len(table['rows']) - len(published)} of {len(table['rows'])} cells "
+                   "(the warnings above say why)", err=True)
+    elif not published:
+        typer.echo("not published (scratch results); add them to the leaderboard with --publish")

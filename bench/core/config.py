@@ -56,15 +56,16 @@ def config_hash(config: Any, exclude: tuple[str, ...] = ()) -> str:
 def setting(default: Any = dataclasses.MISSING, help: str = "", *, min: float | None = None,
             max: float | None = None, above: float | None = None, below: float | None = None,
             choices: tuple[str, ...] | None = None, multiple_of: int | None = None, flag: str | None = None,
-            short: str | None = None, cli: bool = True, hashed: bool = True) -> Any:
+            short: str | None = None, cli: bool = True, hashed: bool = True, panel: str | None = None) -> Any:
     """A config field with its one default, its help text and its valid range (checked by check_settings).
 
     min/max are inclusive bounds, above/below exclusive ones; floats must also be finite. `flag` renames the
     command-line option (default --field-name), `cli=False` keeps a field out of the command line (it can
-    still come from a config file), `hashed=False` marks fields that do not change a stage's outputs.
+    still come from a config file), `hashed=False` marks fields that do not change a stage's outputs, `panel`
+    names the --help section the option is listed in.
     """
     meta = {"help": help, "min": min, "max": max, "above": above, "below": below, "choices": choices,
-            "multiple_of": multiple_of, "flag": flag, "short": short, "cli": cli, "hashed": hashed}
+            "multiple_of": multiple_of, "flag": flag, "short": short, "cli": cli, "hashed": hashed, "panel": panel}
     return dataclasses.field(default=default, metadata={"setting": meta})
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,10 @@ _PACKAGED = _PACKAGE / "_shipped"
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+# An id that names one file: letters and digits of any script (with their combining marks) and '.', '_', '-',
+# starting with a letter or digit; never a separator, '..', a control or format character or a leading dot.
+_ID_PUNCT = frozenset("._-")
+_ID_MAX = 200
 
 
 def bench_home() -> Path:
@@ -36,7 +40,10 @@ def bench_home() -> Path:
 
 
 def _folder_setting(variable: str, value: str) -> Path:
-    """A folder named by a setting, refused at once when something other than a folder is there."""
+    """A folder named by a setting, refused at once when it is empty or something other than a folder is there."""
+    if not value.strip():
+        # Path("") is the working directory: an empty setting would silently write there.
+        raise BenchError(f"{variable} is set but empty; unset it for the default or give a folder")
     path = Path(value).resolve()
     if path.exists() and not path.is_dir():
         raise BenchError(f"{variable}={value} is a file, not a folder; point {variable} at a folder")
@@ -49,7 +56,7 @@ def repo_dir(name: str) -> Path:
     Relative to the working directory, never to where pea-bench is installed.
     """
     override = os.environ.get(f"BENCH_{name.upper()}_DIR")
-    return _folder_setting(f"BENCH_{name.upper()}_DIR", override) if override else Path.cwd().resolve() / name
+    return _folder_setting(f"BENCH_{name.upper()}_DIR", override) if override is not None else Path.cwd().resolve() / name
 
 
 def shipped_dir(name: str) -> Path:
@@ -71,9 +78,29 @@ def prompt_roots() -> list[Path]:
     BENCH_PROMPTS_DIR says exactly where to look)."""
     roots = [prompts_dir()]
     shipped = shipped_dir("prompts")
+    if os.environ.get("BENCH_PROMPTS_DIR") and not roots[0].is_dir():
+        # It says exactly where to look, so the shipped sets are not looked at: an empty list would hide them.
+        raise BenchError(f"BENCH_PROMPTS_DIR={os.environ['BENCH_PROMPTS_DIR']} does not exist; point it at a folder "
+                         "of prompt sets, or unset it to use ./prompts and the shipped sets")
     if not os.environ.get("BENCH_PROMPTS_DIR") and shipped.resolve() != roots[0].resolve():
         roots.append(shipped)
     return roots
+
+
+def find_suite(path: Path | str) -> Path:
+    """A suite file as given, else among the suites shipped with pea-bench (`suites/world.toml` or `world.toml`),
+    so `bench run suites/world.toml` works from any folder; a missing one says where suites are looked up."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    shipped = shipped_dir("suites")
+    if not path.is_absolute():
+        for candidate in (shipped.parent / path, shipped / path):
+            if candidate.is_file():
+                return candidate
+    names = ", ".join(sorted(p.name for p in shipped.glob("*.toml"))) or "none"
+    raise BenchError(f"suite file {path} does not exist (looked in {Path.cwd()} and in the shipped suites, "
+                     f"{shipped}: {names})")
 
 
 def corpora_dir() -> Path:
@@ -111,13 +138,32 @@ def zoo_dir() -> Path:
     return bench_home() / "zoo"
 
 
+def _id_char(char: str, first: bool) -> bool:
+    """True for a character an id may hold (at its start when `first`)."""
+    kind = unicodedata.category(char)[0]
+    if first:
+        return kind in "LN"
+    return kind in "LMN" or char in _ID_PUNCT
+
+
 def safe_id(value: str, what: str = "id") -> str:
-    """Return `value` if it can be used as one path component, else raise; ids from data files pass here."""
-    if not isinstance(value, str) or not _SAFE_ID.match(value) or value in {".", ".."}:
+    """`value` (NFC-normalised) if it can be used as one path component, else raise; ids from data files pass here."""
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFC", value)
+    if (not isinstance(value, str) or not 0 < len(value) <= _ID_MAX
+            or not all(_id_char(c, i == 0) for i, c in enumerate(value))):
         raise BenchError(
-            f"{what} {value!r} cannot name a file: use letters, digits, '.', '_' or '-' (at most 200)"
+            f"{what} {value!r} cannot name a file: use letters of any script, digits, '.', '_' or '-', "
+            f"starting with a letter or digit (at most {_ID_MAX})"
         )
     return value
+
+
+def id_from_name(name: str) -> str:
+    """A folder's name as an id: runs of spaces (and other characters an id cannot hold) become one '-'."""
+    name = unicodedata.normalize("NFC", name)
+    out = "".join(c if _id_char(c, False) else "-" for c in name)
+    return re.sub(r"-{2,}", "-", out).strip("-._")[:_ID_MAX] or "folder"
 
 
 def portable(path: Path | str) -> str:

@@ -70,8 +70,10 @@ class CorpusConfig:
 
     def corpus_name(self) -> str:
         """The given name, or <source kinds>-<lang>-<translator>."""
-        if self.name:
-            return self.name
+        if self.name is not None:
+            if not self.name.strip():
+                raise BenchError("--name is empty: give the corpus a name, or leave --name out for the default")
+            return paths.safe_id(self.name, what="corpus name")
         kinds = "-".join(dict.fromkeys(spec.partition(":")[0] for spec in self.sources))
         return f"{kinds}-{self.lang}-{self.translator}"
 
@@ -257,9 +259,20 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
     manifest = None
     if finished:
         manifest = finalize(name, config, sources, translator, total, world)
+        _require_rows(name, manifest)
     else:
         log.info("rank %d done; the corpus is finalized by the last rank to finish (or rerun the command)", rank)
     return BuildResult(name, paths.corpus_dir(name), built, skipped, total, finished, manifest)
+
+
+def _require_rows(name: str, manifest: dict) -> None:
+    """A corpus that kept no row is an error naming what the filters dropped (training could not use it)."""
+    rows = manifest["rows"]
+    if rows["kept"]:
+        return
+    dropped = ", ".join(f"{f['name']} {f['dropped']}" for f in manifest["filters"] if f["dropped"]) or "none"
+    raise BenchError(f"corpus {name}: 0 of {rows['read']} captions kept (dropped by filter: {dropped}); "
+                     "loosen the filters (--max-chars, --no-language-id, --min-size, ...) or check the sources")
 
 
 def _describe_source(source: Source) -> dict:

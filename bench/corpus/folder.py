@@ -16,6 +16,9 @@ def find_corpus(corpus: str | Path) -> Path:
     path = Path(corpus)
     if path.is_dir():
         return path.resolve()
+    if path.is_file():
+        raise BenchError(f"corpus {corpus} is a file; give a corpus folder (corpora/NAME, with manifest.json and "
+                         "its parquet shards) or a corpus name")
     named = paths.corpora_dir() / str(corpus)
     if named.is_dir():
         return named.resolve()

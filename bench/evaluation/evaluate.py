@@ -9,6 +9,7 @@ scores/ under a key of everything that decides it, so re-evaluating a finished r
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -84,7 +85,7 @@ class EvalContext:
     """What metrics see: the run's rows and files, chosen judges and extractor, shared features, refstats."""
 
     def __init__(self, run: Run, cfg: EvalConfig) -> None:
-        from bench.instruments.features import EXTRACTORS, FID_MODES, RunFeatures
+        from bench.instruments.features import EXTRACTORS, FID_MODES
         from bench.instruments.judges import (
             JUDGES,
             default_english_judge,
@@ -124,10 +125,16 @@ class EvalContext:
         self.refstats_any_size = cfg.refstats_any_size
         self.notes: list[str] = []  # warnings found while preparing inputs (reference sizes)
         self.device = resolve_device(cfg.device)
-        self.features = RunFeatures(run.path, self.files, self.mode, self.device)
         self._texts: dict[tuple[str, tuple[str, ...]], tuple[Any, list[bool]]] = {}
         self._refstats: dict[str, Any] = {}
         self._concepts: dict[str, Any] | None = None
+
+    @functools.cached_property
+    def features(self):
+        """The run's shared features; built on first use, so a context can check needs before images exist."""
+        from bench.instruments.features import RunFeatures
+
+        return RunFeatures(self.run.path, self.files, self.mode, self.device)
 
     def base_row(self, i: int) -> dict[str, Any]:
         """The identifying columns of image i's score row."""

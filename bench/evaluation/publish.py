@@ -111,12 +111,9 @@ def publish_summary(summary: dict) -> list[str]:
 
 def publish_run(run: str | Path) -> tuple[Path, list[str]]:
     """`bench publish RUN`: publish an evaluated run folder (path or run id); (file, reasons kept out)."""
-    if Path(run).is_dir():
-        folder = Path(run)
-    elif "/" in str(run) or "\\" in str(run):
-        raise BenchError(f"run folder {run} does not exist (bench evaluate prints the folder of each run)")
-    else:
-        folder = paths.run_dir(str(run))
+    from bench.generation.runs import find_run
+
+    folder = find_run(run)
     summary_file = folder / paths.RUN_SUMMARY
     if not summary_file.is_file():
         raise BenchError(f"{folder} has no {paths.RUN_SUMMARY}: evaluate it first "

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.core import paths
-from bench.core.config import from_dict, stable_hash, to_jsonable
+from bench.core.config import check_keys, from_dict, stable_hash, to_jsonable
 from bench.core.errors import BenchError, unknown_name
 
 log = logging.getLogger(__name__)
@@ -100,10 +100,17 @@ class Suite:
         for key in gen:
             if key not in allowed:
                 raise unknown_name(f"key in [generate] of {path}", key, allowed)
+        gen = check_keys(GenerateConfig, gen, source=f"[generate] of {path}")
+        try:  # the settings' ranges (samples >= 1, finite guidance, ...), as every cell's run will check them
+            GenerateConfig(model="-", prompts="-", lang="-", **gen)
+        except BenchError as exc:
+            raise BenchError(f"[generate] of {path}: {exc}") from None
         evaluate = from_dict(EvalConfig, data.get("evaluate", {}), source=f"[evaluate] of {path}")
+        publish = data.get("publish", False)
+        if not isinstance(publish, bool):
+            raise BenchError(f"{path}: 'publish' must be true or false, got {publish!r}")
         name = paths.safe_id(str(data.get("name") or path.stem), what="suite name")
-        return cls(name, lists["models"], lists["prompts"], lists["langs"], gen, evaluate,
-                   bool(data.get("publish", False)))
+        return cls(name, lists["models"], lists["prompts"], lists["langs"], gen, evaluate, publish)
 
     def eval_config(self):
         """The evaluation config of every cell (publishing as the suite says)."""
@@ -150,6 +157,23 @@ def plan_cells(suite: Suite) -> tuple[list[Cell], list[tuple[Cell, str]]]:
     return run, skipped
 
 
+def check_cells(suite: Suite, cells: list[Cell]) -> dict[str, Any]:
+    """Cell key -> what bench.evaluation.preflight found: every cell's plan, judges, extractor and reference
+    statistics, checked before any cell generates (the dry run and the real run call this alike)."""
+    from bench.evaluation.preflight import check_cell
+    from bench.generation import GenerateConfig
+
+    cfg = suite.eval_config()
+    checked = {}
+    for cell in cells:
+        try:
+            checked[cell.key] = check_cell(GenerateConfig(model=cell.model, prompts=cell.prompts, lang=cell.lang,
+                                                          **suite.generate), cfg)
+        except BenchError as exc:
+            raise type(exc)(f"{cell.model} | {cell.prompts} | {cell.lang}: {exc}") from None
+    return checked
+
+
 def _why_not(spec, cell: Cell, languages: tuple[str, ...]) -> str | None:
     """Why a cell cannot run here (None when it can)."""
     if cell.lang not in languages:
@@ -172,6 +196,8 @@ def run_suite(suite: Suite, echo: Callable[[str], Any] = print,
     from bench.generation import GenerateConfig, generate
 
     cells, skipped = plan_cells(suite)
+    if evaluate_cell is None:
+        check_cells(suite, cells)  # a missing judge or statistics file fails now, not after hours of generation
     for cell, why in skipped:
         echo(f"skip {cell.model} | {cell.prompts} | {cell.lang}: {why}")
     suite_hash = suite.hash()

@@ -19,7 +19,8 @@ class GenerateConfig:
     samples: int = setting(4, "Images per prompt.", min=1)
     steps: int = setting(30, "Denoising steps.", min=1)
     guidance: float = setting(7.5, "Classifier-free guidance scale (1 or less: no guidance).", min=0)
-    size: int | None = setting(None, "Square image side in pixels (default: the system's).", min=8, multiple_of=8)
+    size: int | None = setting(None, "Square image side in pixels, a multiple of 8 up to 4096 (default: the "
+                               "system's).", min=8, max=4096, multiple_of=8)
     scheduler: str = setting("dpmpp", "Sampler: dpmpp, ddim, euler, euler-a, unipc, pndm, default.")
     batch_size: int = setting(8, "Images per pipeline call (does not change images).", min=1, hashed=False)
     seed: int = setting(0, "Run seed; each image's seed derives from it, the prompt id and the sample.", min=0)

@@ -46,6 +46,22 @@ class Run:
         return name if isinstance(name, str) else str((name or {}).get("name", self.id))
 
 
+def find_run(value: str | Path) -> Path:
+    """A run folder from a path or a run id; one that is not there is named with where runs are looked up."""
+    folder = Path(value)
+    if folder.is_dir():
+        return folder
+    if folder.exists():
+        raise BenchError(f"run {value} is a file; give a run folder or a run id")
+    if "/" in str(value) or "\\" in str(value) or str(value).startswith("."):
+        raise BenchError(f"run folder {value} does not exist (give a run folder or a run id from {paths.runs_dir()})")
+    run = paths.run_dir(str(value))
+    if not run.is_dir():
+        raise BenchError(f"no run '{value}' in {paths.runs_dir()} (give a run folder or an existing run id; "
+                         "bench evaluate prints the folder of each run)")
+    return run
+
+
 def read_run(run: Path) -> Run:
     """Read spec.json and metadata.jsonl; every image the metadata lists must exist (named when not)."""
     from bench.generation.runfolder import image_problem

@@ -76,6 +76,18 @@ def pick_run(runs: list[RunInfo], system: str, prompt_set: str, lang: str) -> Ru
                      f"(runs there: {', '.join(known) or 'none'}); run bench generate first")
 
 
+def check_names(prompt_set: str, lang: str) -> None:
+    """An unknown language or prompt set is named as such (with a did-you-mean), not as a missing run."""
+    from bench.core.errors import unknown_name
+    from bench.core.languages import get_language
+    from bench.prompts import list_prompt_sets
+
+    get_language(lang)
+    sets = set(list_prompt_sets()) | {r.prompt_set for r in read_runs()}
+    if prompt_set not in sets:
+        raise unknown_name("prompt set", prompt_set, sets, "bench prompts list shows them")
+
+
 def create_study(conn: sqlite3.Connection, prompt_set: str, lang: str, systems: list[str], name: str | None = None,
                  oracle: str | None = None, check_every: int = 8, check_threshold: float = 0.7,
                  min_checks: int = 2, seed: int = 0, run_ids: dict[str, str] | None = None) -> str:
@@ -84,6 +96,7 @@ def create_study(conn: sqlite3.Connection, prompt_set: str, lang: str, systems: 
         raise BenchError("a study needs at least two different systems (--systems a,b,...)")
     if not 0 <= check_threshold <= 1 or check_every < 0 or min_checks < 0:
         raise BenchError("--check-threshold must be in [0, 1]; --check-every and --min-checks >= 0")
+    check_names(prompt_set, lang)
     runs = read_runs()
     by_id = {r.run_id: r for r in runs}
     chosen: dict[str, RunInfo] = {}

@@ -18,11 +18,27 @@ from pathlib import Path
 from bench.core import paths
 from bench.core.config import check_settings, setting
 from bench.core.errors import BenchError, NotAvailableOffline
+from bench.core.registry import Registry
 from bench.instruments.judges import TIER_DEFAULTS
 
 log = logging.getLogger(__name__)
 
 JUDGE_MODE = "judge"
+
+# Statistics a plug-in builds itself (the toy world's 'world'): name -> the command that builds them, so the
+# hint for missing statistics names it instead of `bench refstats build`.
+REFSTATS_BUILDERS: Registry[str] = Registry("reference statistics builder")
+# Below this many images (run or reference) KID and CMMD carry a warning: a project choice, documented in
+# docs/evaluation.md, because their spread over subsets grows quickly in small sets. FID warns below the feature
+# dimension, where the covariance is singular.
+MIN_SET_IMAGES = 100
+
+
+def build_hint(name: str) -> str:
+    """The command that builds the statistics called `name`."""
+    if name in REFSTATS_BUILDERS:
+        return REFSTATS_BUILDERS.get(name)
+    return f"bench refstats build --name {name} --images DIR"
 
 
 def judge_extractor(judge: str) -> str:
@@ -188,10 +204,13 @@ def build_refstats(cfg: RefstatsConfig) -> list[Path]:
     tmp = Path(tempfile.mkdtemp(prefix="refstats-"))
     try:
         files, source = _materialise(cfg, tmp)
+        if len(files) < 2:
+            raise BenchError(f"reference statistics need at least 2 images; {cfg.images} gave {len(files)}")
         base = {"name": cfg.name, "resolution": resolution, "source": source,
                 "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         if cfg.extractor is not None:
             feats = extract_features(files, cfg.extractor, cfg.mode, device=device)
+            _warn_small(cfg.name, len(files), feats.shape[1])
             path = paths.refstats_path(cfg.name, cfg.mode, cfg.extractor, resolution)
             weights = EXTRACTORS.get(cfg.extractor).weights(cfg.mode)
             written.append(_save(path, feats, base | {"mode": cfg.mode, "extractor": cfg.extractor,
@@ -207,6 +226,17 @@ def build_refstats(cfg: RefstatsConfig) -> list[Path]:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return written
+
+
+def _warn_small(name: str, n: int, dim: int) -> None:
+    """Say when statistics come from too few images to give FID/KID/CMMD values comparable with others'."""
+    if n < dim:
+        log.warning("reference statistics '%s' come from %d images, fewer than the %d-d features: FID's "
+                    "covariance is singular and KID/CMMD vary a lot (at least %d images, ideally thousands)",
+                    name, n, dim, max(dim, MIN_SET_IMAGES))
+    elif n < MIN_SET_IMAGES:
+        log.warning("reference statistics '%s' come from %d images, fewer than the documented minimum %d for "
+                    "KID and CMMD", name, n, MIN_SET_IMAGES)
 
 
 def list_refstats() -> list[dict]:
@@ -234,7 +264,7 @@ def find_refstats(name: str, mode: str, extractor: str, resolution: int | None =
         names = sorted({m["name"] for m in list_refstats()})
         known = f"known: {', '.join(names)}" if names else "none built yet"
         raise BenchError(f"no reference statistics '{name}' for {extractor} ({mode}) ({known}; "
-                         f"build them with bench refstats build --name {name} --images DIR)")
+                         f"build them with `{build_hint(name)}`)")
     if resolution is not None:
         exact = [m for m in matches if m["resolution"] == resolution]
         native = [m for m in matches if m["resolution"] == "native"]

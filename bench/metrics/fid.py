@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from abc import abstractmethod
 
+from bench.instruments.refstats import MIN_SET_IMAGES
 from bench.metrics import Metric, MetricResult, register_metric
 
 KID_SEED = 0  # clean-fid's kernel_distance draws subsets from numpy's global RNG
 KID_SCALE = 1000  # the field reports KID x 10^3; the stored value is clean-fid's own
-# Below this many images (run or reference) KID and CMMD carry a warning: a project choice, documented in
-# docs/evaluation.md, because their spread over subsets grows quickly in small sets. FID warns below the feature
-# dimension, where the covariance is singular.
-MIN_SET_IMAGES = 100
 
 
 def small_set_warnings(metric: str, n: int, reference_n: int, dim: int | None = None,

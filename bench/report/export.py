@@ -20,6 +20,7 @@ def filtered_entries(prompts: tuple[str, ...] = (), langs: tuple[str, ...] = (),
     from bench.report.leaderboard import load_results, select
 
     chosen, _ = select(load_results(), prefer)
+    _check_filters(chosen, prompts, langs, tiers)
 
     def keep(e) -> bool:
         name = (e.summary.get("prompt_set") or {}).get("name", "?")
@@ -27,6 +28,26 @@ def filtered_entries(prompts: tuple[str, ...] = (), langs: tuple[str, ...] = (),
                 and (not tiers or e.tier in tiers))
 
     return [e for e in chosen if keep(e)]
+
+
+def _check_filters(entries: list, prompts: tuple[str, ...], langs: tuple[str, ...], tiers: tuple[str, ...]) -> None:
+    """A filter value that names no prompt set, language or tier is a typo: say so instead of printing nothing."""
+    from bench.core.errors import unknown_name
+    from bench.core.languages import get_language
+    from bench.prompts import list_prompt_sets
+    from bench.report.leaderboard import TIERS
+
+    sets = set(list_prompt_sets()) | {e.prompt_set for e in entries}
+    sets |= {(e.summary.get("prompt_set") or {}).get("name", "?") for e in entries}
+    for name in prompts:
+        if name not in sets:
+            raise unknown_name("prompt set", name, sets, "bench prompts list shows them")
+    for lang in langs:
+        if lang not in {e.lang for e in entries}:
+            get_language(lang)  # an unknown code is an error; a known one without results is an empty view
+    for tier in tiers:
+        if tier not in {t for t, _ in TIERS}:
+            raise unknown_name("tier", tier, [t for t, _ in TIERS])
 
 
 def rows(entries: list) -> list[dict[str, Any]]:

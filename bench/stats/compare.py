@@ -15,9 +15,10 @@ COMPARE_FORMAT = 1
 
 
 def resolve_run(value: str) -> Path:
-    """A run folder from a path or a run id."""
-    folder = Path(value)
-    return folder if folder.is_dir() else paths.run_dir(value)
+    """A run folder from a path or a run id (one that does not exist is an error saying so)."""
+    from bench.generation.runs import find_run
+
+    return find_run(value)
 
 
 def read_summary(run: Path) -> dict:
@@ -60,7 +61,12 @@ def _check_same_prompts(a: dict, b: dict) -> None:
 def compare_runs(run_a: str | Path, run_b: str | Path, metrics: tuple[str, ...] | None = None,
                  consistency: bool = True, device: str = "cpu") -> dict[str, Any]:
     """The paired table A - B (dict), raising a one-line BenchError when the runs do not line up."""
+    from bench.core.runtime import check_device
+
+    check_device(device)  # before any file is read
     folder_a, folder_b = resolve_run(str(run_a)), resolve_run(str(run_b))
+    if folder_a.resolve() == folder_b.resolve():
+        raise BenchError(f"A and B are the same run ({folder_a.name}): compare two different runs")
     a, b = read_summary(folder_a), read_summary(folder_b)
     _check_same_prompts(a, b)
     from bench.stats.setpaired import SET_METRICS, set_difference

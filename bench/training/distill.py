@@ -377,6 +377,12 @@ class Trainer:
 
 def train(cfg: TrainConfig) -> Path:
     """Run PEA distillation for `cfg`; returns the checkpoint folder (latest good adapter at its top)."""
+    folder = paths.checkpoint_dir(cfg.run_name())
+    if cfg.resume and not folder.is_dir():
+        # A folder with no step yet (killed before the first save) resumes from step 0; no folder at all is a
+        # name that was never trained, and training it from scratch would hide the typo.
+        raise BenchError(f"--resume: no training run '{folder.name}' in {folder.parent} to continue; "
+                         "check --name (the folder names there), or leave out --resume to start it")
     trainer = Trainer(cfg)
     if runtime.process_layout()[0] == 0 and trainer.run_dir.is_dir():
         # A kill mid-save: leftovers go and the top level comes back to the newest complete step, so the

@@ -8,6 +8,8 @@ register() only records names and light specs; models, numpy and the drawing cod
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 BASE = "world"
 TEACHER_ID = "zoo:world-teacher"
@@ -27,6 +29,7 @@ def register() -> None:
     from bench.demo import DEMOS
     from bench.instruments.features import Extractor, register_extractor, zoo_fingerprint
     from bench.instruments.judges import register_judge
+    from bench.instruments.refstats import REFSTATS_BUILDERS
     from bench.metrics import METRICS
     from bench.models.bases import BASES
     from bench.models.encoders import register_student
@@ -46,6 +49,7 @@ def register() -> None:
     register_later("sources", "world", f"{_HERE}:open_world_source")  # bench.corpus.sources imports polars
     TRANSLATORS.register_lazy(TRANSLATOR, f"{_HERE}:world_translator")
     METRICS.register_lazy("world-accuracy", "bench.world.metrics:WORLD_ACCURACY")
+    REFSTATS_BUILDERS.register("world", "python -m bench.world.refstats")
     DEMOS.register_lazy("world", "bench.world.demo:demo_stage")
     register_later("crowd oracle", "world", "bench.world.crowd:READER")  # bench.human is optional
 
@@ -90,27 +94,41 @@ def register_systems() -> list[str]:
 # Corpus source: `world:N` draws N scenes from seeds 0..N-1, with exact native captions (translator "none").
 
 
-def world_rows(n: int, lang: str, seed: int = 0) -> list[dict]:
-    """N corpus rows: id, English caption, native caption (exact), image path; templates drawn per row."""
+IMAGES = "images/world"  # drawn scenes, inside the corpus folder: rows name them relative to it, so it can move
+
+
+def world_rows(n: int, lang: str, seed: int = 0) -> tuple[list[dict], dict[str, Any]]:
+    """N corpus rows (id, English caption, native caption (exact), image path relative to the corpus folder),
+    and file name -> scene of every image they name; templates drawn per row."""
     import random
 
-    from bench.core import paths
     from bench.world import captions, draw
 
-    folder = paths.cache_dir("world-images")
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = []
+    rows, scenes = [], {}
     for i in range(n):
         rng = random.Random(f"{seed}:{i}")
         scene = draw.random_scene(rng)
-        image = folder / f"{_scene_key(scene)}.png"
-        if not image.exists():
-            paths.atomic_write(image, lambda tmp, s=scene: draw.draw_pil(s).save(tmp, format="PNG"))
+        name = f"{_scene_key(scene)}.png"
+        scenes[name] = scene
         rows.append({"id": f"world-{seed}-{i:06d}",
                      "text_en": captions.english(scene, rng.randrange(captions.N_TEMPLATES)),
                      "text": captions.caption(scene, lang, rng.randrange(captions.N_TEMPLATES)),
-                     "image": str(image)})
-    return rows
+                     "image": f"{IMAGES}/{name}"})
+    return rows, scenes
+
+
+def draw_scenes(scenes: dict[str, Any], corpus: Path) -> int:
+    """Draw every scene not yet in corpus/images/; returns how many were drawn."""
+    from bench.core import paths
+    from bench.world import draw
+
+    made = 0
+    for name, scene in scenes.items():
+        image = Path(corpus) / IMAGES / name
+        if not image.exists():
+            paths.atomic_write(image, lambda tmp, s=scene: draw.draw_pil(s).save(tmp, format="PNG"))
+            made += 1
+    return made
 
 
 def _scene_key(scene) -> str:
@@ -136,12 +154,14 @@ def open_world_source(location: str, lang: str):
     if n < 1:
         raise BenchError(f"world source wants at least 1 row, got {n}")
 
+    rows, scenes = world_rows(n, lang)
+
     def read(batch_rows: int):
-        rows = world_rows(n, lang)
         for start in range(0, len(rows), batch_rows):
             yield pl.DataFrame(rows[start:start + batch_rows])
 
-    return Source("world", location or str(DEFAULT_ROWS), "world", read)
+    return Source("world", location or str(DEFAULT_ROWS), "world", read,
+                  assets=lambda corpus: draw_scenes(scenes, corpus))
 
 
 # ---------------------------------------------------------------------------------------------------------
