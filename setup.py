@@ -1,4 +1,4 @@
-"""Build hook: a wheel carries the checkout's shipped data (prompts/, corpora/sample/) as package data.
+"""Build hook: a wheel carries the checkout's shipped data (prompts/, corpora/sample/, suites/) as package data.
 
 The data stays at the top level of the repository, where people and tests find it; building copies it to
 bench/_shipped/ inside the wheel, where bench.core.paths.shipped_dir() looks first.
@@ -10,7 +10,7 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-SHIPPED = ("prompts", "corpora/sample")
+SHIPPED = ("prompts", "corpora/sample", "suites")
 
 
 class BuildWithData(build_py):

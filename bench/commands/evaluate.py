@@ -290,8 +290,6 @@ def leaderboard(
         from bench.report.export import export, filtered_entries
 
         entries = filtered_entries(_split(prompts) or (), _split(lang) or (), _split(tier) or (), chosen or ())
-        if not entries:
-            typer.echo("no published result matches these filters (bench leaderboard shows them all)", err=True)
         text = export(entries, fmt or (out.suffix.lstrip(".") if out and out.suffix else "md"))
         if out:
             from bench.core import paths
@@ -300,6 +298,8 @@ def leaderboard(
             typer.echo(f"wrote {out} ({len(entries)} results)")
         else:
             typer.echo(text, nl=False)
+        if not entries:
+            typer.echo("no published result matches these filters (bench leaderboard shows them all)", err=True)
         return
     if check:
         if not check_leaderboard(chosen):

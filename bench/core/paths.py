@@ -206,6 +206,8 @@ def child(parent: Path, name: str, what: str = "id") -> Path:
 def atomic_write(path: Path, write: Callable[..., Any]) -> Path:
     """Call write(tmp) on a temporary file beside `path`, then rename it into place."""
     path = Path(path)
+    if path.is_dir():  # else the rename fails naming the temporary file, not what the user gave
+        raise BenchError(f"{path} is a folder; give the path of a file to write (a new name inside it, say)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

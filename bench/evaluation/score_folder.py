@@ -119,7 +119,9 @@ def build_run(cfg: FolderConfig) -> Path:
     from bench.core.config import stable_hash
 
     prompt_set, images = map_images(cfg)
-    name = paths.safe_id(cfg.name or f"external-{Path(cfg.folder).resolve().name}", what="system name")
+    # A folder name may hold spaces or other characters an id cannot: they become "-" (my images -> my-images).
+    default = f"external-{paths.id_from_name(Path(cfg.folder).resolve().name)}"
+    name = paths.safe_id(cfg.name if cfg.name is not None else default, what="system name")
     if cfg.tier not in ("real", "tiny"):
         raise BenchError(f"--tier must be real or tiny, got {cfg.tier!r}")
     digests = [(p.id, s, _digest(f)) for f, p, s in images]
