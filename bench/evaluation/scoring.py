@@ -22,7 +22,7 @@ def choose_metrics(ctx: Any, names: tuple[str, ...] | None) -> tuple[list, dict[
         return metrics, {}
     chosen, skipped = [], {}
     for _, m in load_metrics().items():
-        why = m.applicable(ctx)
+        why = m.by_default(ctx) or m.applicable(ctx)
         if why is None and {"refstats", "refstats-judge"} & set(m.needs) and not ctx.refstats_name:
             why = "no --refstats given"
         if why is None and "vqa-judge" in m.needs and not getattr(ctx, "vqa_judge_named", False):

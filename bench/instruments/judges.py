@@ -36,13 +36,17 @@ class JudgeSpec:
     kind: str  # "clip", "altclip", "chinese-clip", or anything a custom loader understands
     tier: str  # "real" or "tiny"
     languages: tuple[str, ...] = MULTILINGUAL  # ("*",) reads every language
-    loader: Callable[[JudgeSpec], Judge] | None = field(default=None, compare=False)
+    loader: Callable[..., Judge] | None = field(default=None, compare=False)  # (spec[, device]) -> judge
     # Tokens the text tower reads as its own project uses it (CLIP 77, Chinese-CLIP 52, AltCLIP 77);
     # None: the tokenizer's and position table's limit.
     context: int | None = None
     # "processor": the model's image processor; "cmmd": the CMMD reference's preprocessing (the whole
     # image resized bicubically to the model's input size, no crop), see bench.metrics.cmmd
     preprocess: str = "processor"
+    # A custom loader's hub snapshot marker (e.g. a reward model's weights file): when set, the weights'
+    # fingerprint is the hub revision or folder hash and availability is checked like a built-in judge's.
+    probe: str | None = None
+    processor: str | None = None  # hub id or folder of the tokenizer/image processor, when not the model's
 
     def reads(self, lang: str) -> bool:
         """True when the judge was trained on text in `lang`."""
@@ -76,6 +80,11 @@ register_judge(JudgeSpec("qwen2.5-vl-3b", "Qwen/Qwen2.5-VL-3B-Instruct", "qwen2.
 register_judge(JudgeSpec("qwen2-vl-7b", "Qwen/Qwen2-VL-7B-Instruct", "qwen2-vl", "real"))
 register_judge(JudgeSpec("qwen2-vl-2b", "Qwen/Qwen2-VL-2B-Instruct", "qwen2-vl", "real"))
 register_judge(JudgeSpec("tiny-qwen2.5-vl", "zoo:tiny-qwen2.5-vl", "qwen2.5-vl", "tiny"))
+# PickScore, ImageReward and HPS v2.1 (custom loaders in bench.instruments.rewards)
+from bench.instruments.rewards import reward_judges  # noqa: E402  (a cheap import: no torch)
+
+for _spec in reward_judges(JudgeSpec):
+    register_judge(_spec)
 
 # The one table of tier defaults: what evaluation, reference statistics and judge checks use when no judge or
 # extractor is named. judge None = the language's own judge (bench.core.languages); a prompt set may override these.
@@ -83,6 +92,9 @@ TIER_DEFAULTS: dict[str, dict[str, str | None]] = {
     "real": {"judge": None, "judge_en": "clip-l", "extractor": "inception", "cmmd_judge": "clip-l-336"},
     "tiny": {"judge": "tiny-altclip", "judge_en": "tiny-clip", "extractor": "tiny-inception", "cmmd_judge": "tiny-clip"},
 }
+# The reward models (bench.instruments.rewards): one judge per metric family and tier.
+TIER_DEFAULTS["real"].update(pickscore="pickscore", imagereward="imagereward", hpsv2="hpsv2")
+TIER_DEFAULTS["tiny"].update(pickscore="tiny-pickscore", imagereward="tiny-imagereward", hpsv2="tiny-hpsv2")
 
 
 def tier_default(tier: str, role: str) -> str | None:
@@ -96,10 +108,17 @@ def judge_fingerprint(name: str) -> str:
     from bench.models.weights import fingerprint, is_local
 
     spec = JUDGES.get(name)
-    if spec.loader is not None and not is_local(spec.model_id):
+    if spec.loader is not None and spec.probe is None and not is_local(spec.model_id):
         return f"id:{spec.model_id}"  # a custom loader's weights: the id is all that is known here
-    found = fingerprint(spec.model_id, probe="config.json")
-    return f"sha256:{found['sha256']}" if "sha256" in found else f"revision:{found['id']}@{found['revision']}"
+
+    def one(model_id: str, probe: str) -> str:
+        found = fingerprint(model_id, probe=probe)
+        return f"sha256:{found['sha256']}" if "sha256" in found else f"revision:{found['id']}@{found['revision']}"
+
+    weights = one(spec.model_id, spec.probe or "config.json")
+    if spec.processor and spec.processor != spec.model_id:  # the preprocessing decides the score too
+        weights += f"+{one(spec.processor, 'tokenizer_config.json')}"
+    return weights
 
 
 def default_judge(tier: str, lang: str) -> str:
@@ -223,11 +242,13 @@ _FAMILIES = {
 
 def require_available(spec: JudgeSpec) -> None:
     """Fail early, with what to do, when the judge's weights cannot be loaded here."""
-    if spec.loader is not None:
+    if spec.loader is not None and spec.probe is None:
         return
     from bench.models.weights import require_offline
 
-    require_offline(spec.model_id, f"judge '{spec.name}'", probe="config.json")
+    require_offline(spec.model_id, f"judge '{spec.name}'", probe=spec.probe or "config.json")
+    if spec.processor:
+        require_offline(spec.processor, f"judge '{spec.name}' tokenizer", probe="tokenizer_config.json")
 
 
 @functools.lru_cache(maxsize=4)
@@ -238,7 +259,10 @@ def load_judge(name: str, device: str = "cpu") -> Judge:
         raise BenchError(f"judge '{name}' is a VQA judge: it answers questions and embeds nothing; use it as "
                          "--vqa-judge (vqascore, culture-vqa, concept-present)")
     if spec.loader is not None:
-        return spec.loader(spec)
+        import inspect
+
+        takes_device = "device" in inspect.signature(spec.loader).parameters
+        return spec.loader(spec, device=device) if takes_device else spec.loader(spec)
     if spec.kind not in _FAMILIES:
         raise BenchError(f"judge '{name}' has kind '{spec.kind}' and no loader; known kinds: {', '.join(_FAMILIES)}")
     require_available(spec)

@@ -52,6 +52,14 @@ class Metric(abc.ABC):
         """None when the metric can score this run, else why not (e.g. a prompt set without concepts)."""
         return None
 
+    def describe(self) -> str:
+        """What the metric measures, in one line (bench evaluate --list-metrics)."""
+        return ((type(self).__doc__ or "").strip().splitlines() or [""])[0]
+
+    def by_default(self, ctx) -> str | None:
+        """None when the metric is computed without being named (and applies), else why it is left out."""
+        return None
+
     def settings(self, ctx) -> dict[str, Any]:
         """Everything besides the images that decides the value (judges, extractor, statistics)."""
         return {}
@@ -78,6 +86,9 @@ _METRIC_MODULES = [
     "bench.metrics.vqascore",
     "bench.metrics.culture_vqa",
     "bench.metrics.concept_present",
+    "bench.metrics.pickscore",
+    "bench.metrics.imagereward",
+    "bench.metrics.hpsv2",
 ]
 _loaded = False
 

@@ -37,7 +37,8 @@ COMPONENTS: Registry[Component] = Registry("zoo component")
 
 # Modules whose import registers components; each owner adds theirs here.
 _COMPONENT_MODULES = ("bench.models.zoo.diffusion", "bench.models.zoo.judges", "bench.models.zoo.students",
-                      "bench.models.zoo.translator", "bench.models.zoo.systems", "bench.models.zoo.vqa")
+                      "bench.models.zoo.translator", "bench.models.zoo.systems", "bench.models.zoo.vqa",
+                      "bench.models.zoo.rewards")
 _loaded = False
 
 
