@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 MULTILINGUAL = ("*",)
 # Judges that answer questions (bench.instruments.vqa) rather than embed; "vqa" is a plug-in family with a loader
 VQA_KINDS = ("qwen2-vl", "qwen2.5-vl", "vqa")
+REWARD_KINDS = ("pickscore", "imagereward", "hps")  # reward models (bench.instruments.rewards): a score per pair
 
 
 @dataclass(frozen=True)
@@ -319,7 +320,7 @@ def preferred_judge(lang: str, tier: str = "real") -> dict:
     student = STUDENT_ENCODERS.get(encoder) if encoder in STUDENT_ENCODERS else None
     student_family = family_of(student.model_id) if student else None
     readers = [spec for _, spec in JUDGES.items() if spec.tier == tier and spec.reads(lang)
-               and spec.preprocess == "processor" and spec.kind not in VQA_KINDS]
+               and spec.preprocess == "processor" and spec.kind not in VQA_KINDS + REWARD_KINDS]
     default = default_judge(tier, lang)
     readers.sort(key=lambda spec: spec.name != default)  # the language's default first, when it qualifies
     independent = [spec for spec in readers if judge_family(spec) != student_family]

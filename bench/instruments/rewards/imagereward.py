@@ -61,6 +61,12 @@ class ImageRewardJudge:
     def context_length(self) -> int:
         return CONTEXT
 
+    def encode_images(self, images: Sequence):
+        raise BenchError(f"judge '{self.spec.name}' scores (image, text) pairs and embeds nothing: it serves the "
+                         "imagereward metric, not CLIP score, CMMD or culture accuracy")
+
+    encode_texts = encode_images
+
     def truncated_flags(self, texts: Sequence[str]) -> list[bool]:
         ids = self.tokenizer(list(texts), truncation=False, verbose=False)["input_ids"]
         return [len(row) > CONTEXT for row in ids]
