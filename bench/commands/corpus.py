@@ -38,6 +38,11 @@ def build_corpus(
     min_aesthetic: float = typer.Option(None, "--min-aesthetic", help="LAION: minimum aesthetic score."),
     images: str = typer.Option(None, "--images", help="XM3600 captions.jsonl: the folder of its <key>.jpg images "
                                                       "(copied into the corpus; rows without one are counted)."),
+    engine: str = typer.Option("local", "--engine", help="local (this process, or torchrun ranks) or ray "
+                               "(a Ray cluster; needs the 'ray' extra). The corpus is the same."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray: 'auto' (the running cluster) or "
+                                    "HOST:PORT; default: start a local cluster."),
+    workers: int = typer.Option(None, "--workers", help="Ray: translator actors (default one per GPU, else one)."),
 ) -> None:
     """Build a parallel caption corpus in corpora/<name>/ (resumable; shards split across torchrun ranks)."""
     import bench
@@ -62,11 +67,16 @@ def build_corpus(
         from bench.core.runtime import check_device
 
         check_device(device)  # even when the translator would never use it
+    if engine == "ray":
+        from bench.corpus.ray_engine import require_ray
+
+        require_ray()
     filters = FilterSettings(max_chars=max_chars, language_id=not no_language_id, min_width=min_size,
                              min_height=min_size, min_similarity=min_similarity, min_aesthetic=min_aesthetic)
     config = CorpusConfig(lang=get_language(lang).code, sources=tuple(source), translator=translator,
                           translator_model=translator_model, name=name, limit=limit, shard_size=shard_size,
-                          batch_size=batch_size, device=device, filters=filters, images=images)
+                          batch_size=batch_size, device=device, filters=filters, images=images,
+                          engine=engine, ray_address=ray_address, workers=workers)
     result = bench.build_corpus(config, progress=True)
     if not result.finalized:
         typer.echo(f"built {result.shards_built} shards of {result.folder}; the last rank to finish writes the "

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -43,6 +43,8 @@ CORPUS_COLUMNS = ("id", "lang", "text_en", "text", "source", "image", "lang_scor
                   "similarity", "aesthetic", "width", "height")
 # Snappy: every parquet reader has it, and it writes ~1.5x faster than zstd here (the build's largest cost).
 PARQUET_COMPRESSION = "snappy"
+ENGINES = ("local", "ray")
+ENGINE_FIELDS = ("engine", "ray_address", "workers")
 PACKAGES = ("pea-bench", "torch", "transformers", "polars", "pyarrow", "lingua-language-detector",
             "sentencepiece", "opencc-python-reimplemented", "datasets")
 
@@ -64,6 +66,11 @@ class CorpusConfig:
     sample_pairs: int = setting(20, "Pairs written to sample.md.", min=0)
     seed: int = setting(0, "Seed of the sample.md draw.", min=0)
     images: str | None = None  # folder of separately distributed images (XM3600's captions.jsonl)
+    # How the corpus is built, not what it holds (left out of the hash, recorded in the manifest).
+    engine: str = setting("local", "local (this process, or torchrun ranks) or ray (a Ray cluster).",
+                          choices=ENGINES)
+    ray_address: str | None = None  # None: a local Ray cluster; 'auto' or host:port: a running one
+    workers: int | None = setting(None, "Ray: translator actors (default one per GPU, else one).", min=1)
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -80,7 +87,15 @@ class CorpusConfig:
     def hash(self) -> str:
         """Hash of the fields that decide the rows."""
         unset = ("images",) if self.images is None else ()  # corpora built before --images keep their hash
-        return config_hash(self, exclude=("batch_size", "device", "name", "sample_pairs", *unset))
+        return config_hash(self, exclude=("batch_size", "device", "name", "sample_pairs", *ENGINE_FIELDS, *unset))
+
+
+class Describes(Protocol):
+    """What the manifest needs of a translator: its description (the Ray driver never loads the model)."""
+
+    name: str
+
+    def describe(self) -> dict: ...
 
 
 @dataclass
@@ -151,7 +166,7 @@ def _write_shard(name: str, index: int, frame: pl.DataFrame, stats: dict) -> Non
     paths.write_json(paths.corpus_shard_stats_path(name, index), stats)
 
 
-def _check_or_record_config(name: str, config: CorpusConfig, translator: Translator) -> None:
+def _check_or_record_config(name: str, config: CorpusConfig, translator: Describes) -> None:
     """A corpus folder is resumed only by the config (and translator) that started it."""
     record = {"config_hash": config.hash(), "config": to_jsonable(config), "translator": translator.describe()}
     path = paths.corpus_build_config_path(name)
@@ -200,8 +215,21 @@ def _parallel_sources(sources) -> list[str]:
     return found
 
 
+def explain_translator_error(exc: BenchError, config: CorpusConfig, sources: list[Source], lang: str) -> BenchError:
+    """A translator that cannot load: say so, and point at --translator none when the sources are parallel."""
+    parallel = _parallel_sources(sources)
+    if config.translator == "none" or not parallel:
+        return exc
+    return type(exc)(f"{exc}; {', '.join(parallel)} already has {lang} captions: pass --translator none "
+                     "to use them as they are")
+
+
 def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
     """Build (or resume) this process's shards of a corpus, and finalize it when every shard is done."""
+    if config.engine == "ray":
+        from bench.corpus.ray_engine import build_with_ray
+
+        return build_with_ray(config, progress)
     lang = get_language(config.lang)
     if lang.code == "en":
         raise BenchError("the target language is English; pick the language to build captions in (e.g. --lang ko)")
@@ -213,11 +241,7 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
         translator = load_translator(config.translator, "en", lang.code, device=config.device,
                                      model=config.translator_model)
     except BenchError as exc:
-        parallel = _parallel_sources(sources)
-        if config.translator == "none" or not parallel:
-            raise
-        raise type(exc)(f"{exc}; {', '.join(parallel)} already has {lang.code} captions: pass --translator none "
-                        "to use them as they are") from None
+        raise explain_translator_error(exc, config, sources, lang.code) from None
 
     dedup = Dedup.empty()
     built = skipped = total = 0
@@ -283,8 +307,8 @@ def _describe_source(source: Source) -> dict:
     return source.describe()
 
 
-def finalize(name: str, config: CorpusConfig, sources: list[Source], translator: Translator,
-             n_shards: int, world: int = 1) -> dict:
+def finalize(name: str, config: CorpusConfig, sources: list[Source], translator: Describes,
+             n_shards: int, world: int = 1, engine: dict | None = None) -> dict:
     """Write manifest.json and sample.md from the finished shards (idempotent, safe to race)."""
     stats = [paths.read_json(paths.corpus_shard_stats_path(name, i)) for i in range(n_shards)]
     pre = {k: sum(s["pre"].get(k, 0) for s in stats) for k in PRE_FILTERS}
@@ -310,6 +334,7 @@ def finalize(name: str, config: CorpusConfig, sources: list[Source], translator:
         "content_hash": content,
         "columns": list(CORPUS_COLUMNS),
         "processes": world,
+        "engine": engine or {"name": "local", "processes": world},
         "provenance": provenance.record(PACKAGES),
         "command": " ".join(sys.argv),
     }

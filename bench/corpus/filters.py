@@ -226,9 +226,11 @@ def key_column(frame: pl.DataFrame) -> pl.Series:
     return frame["text"].fill_null(frame["text_en"])
 
 
-def pre_filter(frame: pl.DataFrame, settings: FilterSettings, dedup: Dedup, lang: str | None = None
-               ) -> tuple[pl.DataFrame, dict[str, int]]:
-    """Source-side filters; updates `dedup` with the rows that survive. Adds `_mt` (row needs translation)."""
+def row_filters(frame: pl.DataFrame, settings: FilterSettings, lang: str | None = None) -> _Drops:
+    """The source-side filters that look at one row alone (everything but the duplicate filters).
+
+    The frame comes back squashed, with `_mt` (row needs translation); `alive` marks the survivors.
+    """
     frame = frame.with_columns(squash(frame["text_en"].fill_null("")).alias("text_en"),
                                squash(frame["text"]).alias("text"),
                                frame["text"].is_null().alias("_mt"))
@@ -248,6 +250,21 @@ def pre_filter(frame: pl.DataFrame, settings: FilterSettings, dedup: Dedup, lang
     drops.drop("empty", key.str.len_bytes() == 0)
     drops.drop("too_long", (frame["text_en"].str.len_chars() > settings.max_chars)
                | (frame["text"].str.len_chars() > settings.max_chars))
+    return drops
+
+
+def dedup_hashes(keys: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The 64-bit hashes the duplicate filters compare: of the exact key and of its normalised form."""
+    norm = pl.select(normalise_key(pl.lit(keys))).to_series()
+    return keys.hash(seed=17).to_numpy(), norm.hash(seed=17).to_numpy()
+
+
+def pre_filter(frame: pl.DataFrame, settings: FilterSettings, dedup: Dedup, lang: str | None = None
+               ) -> tuple[pl.DataFrame, dict[str, int]]:
+    """Source-side filters; updates `dedup` with the rows that survive. Adds `_mt` (row needs translation)."""
+    drops = row_filters(frame, settings, lang)
+    frame = drops.frame
+    key = key_column(frame)
     # Duplicates are judged among live rows only, in order; dropped rows are never remembered.
     live = drops.alive.arg_true()
     live_key = key.gather(live)
