@@ -376,3 +376,97 @@ def test_an_integer_released_adapter_is_refused_not_converted(tmp_path):
     torch.save(state, path)
     with pytest.raises(BenchError, match="tensor projector.0.weight is int32; adapter weights are floating point"):
         load_released_weights(path)
+
+
+# --------------------------------------------------------------------------------------------- 9: bench serve
+
+ADMIN = "admin-token-for-tests-0123456789"
+BEARER = {"Authorization": f"Bearer {ADMIN}"}
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request to the server: `{tok}` is a profiled annotator's link token, `{study}` the study id."""
+
+    id: str
+    method: str
+    path: str
+    status: int
+    first: str  # the first line of the body; a trailing `...` means "starts with"
+    data: dict | str | None = None  # a form, or a raw body
+    headers: dict = field(default_factory=dict)
+    cookie: bool = False  # send the admin login cookie
+
+
+BIG = "99999999999999999999"  # 20 digits: over SQLite's largest integer (2**63 - 1, 19 digits)
+SERVE_CASES = [
+    Request("image-id-over-sqlites-range", "GET", "/a/{tok}/img/" + BIG, 404, "404: Not Found"),
+    Request("image-id-19-digits-over-the-range", "GET", "/a/{tok}/img/9999999999999999999", 404,
+            "404: no such image for this link"),
+    Request("image-id-at-the-largest-integer", "GET", f"/a/{{tok}}/img/{2**63 - 1}", 404,
+            "404: no such image for this link"),
+    Request("image-id-of-5000-digits", "GET", "/a/{tok}/img/" + "1" * 5000, 404, "404: Not Found"),
+    Request("run-image-sample-over-the-range", "GET", "/results/img/sys-a-culture-zh-x/p000/" + BIG, 404,
+            "404: Not Found", cookie=True),
+    Request("run-image-sample-19-digits", "GET", "/results/img/sys-a-culture-zh-x/p000/9999999999999999999", 404,
+            "404: no such image", cookie=True),
+    Request("vote-task-over-the-range", "POST", "/a/{tok}/vote", 400, "400: task must be a task number",
+            data={"task": BIG, "answer": "left"}),
+    Request("vote-task-in-arabic-indic-digits", "POST", "/a/{tok}/vote", 400, "400: task must be a task number",
+            data={"task": "\u0661\u0662", "answer": "left"}),
+    Request("invite-n-in-arabic-indic-digits", "POST", "/admin/studies/{study}/invite", 400,
+            "400: n must be a whole number", data={"n": "\u0661\u0662", "admin_token": ADMIN}),
+    Request("invite-n-of-5000-digits", "POST", "/admin/studies/{study}/invite", 400, "400: n must be a whole number",
+            data={"n": "9" * 5000, "admin_token": ADMIN}),
+    Request("content-length-not-a-number", "POST", "/a/{tok}/vote", 400,
+            "400: Content-Length must be a number of bytes", data="task=1&answer=left",
+            headers=FORM | {"content-length": "abc"}),
+    Request("oversized-form-to-an-admin-endpoint", "POST", "/admin/studies", 413, "413: form too large",
+            data={"prompts": "culture", "lang": "zh", "systems": ",".join(["s"] * 5000), "admin_token": ADMIN}),
+    Request("export-with-the-login-cookie-alone", "GET", "/admin/studies/{study}/export.jsonl", 403,
+            "403: admin token required in an Authorization: Bearer header (the login cookie only reads pages)",
+            cookie=True),
+    Request("export-with-the-token-in-a-header", "GET", "/admin/studies/{study}/export.jsonl", 200, "",
+            headers=BEARER),
+]
+
+
+@pytest.fixture
+def served(bench_home):
+    """The app over a study with one profiled annotator: (client, study, token)."""
+    from starlette.testclient import TestClient
+
+    from bench.serve.server import create_app
+    from tests.human_helpers import make_study
+
+    study = make_study()
+    with TestClient(create_app(ADMIN), follow_redirects=False, raise_server_exceptions=False) as client:
+        token = client.post(f"/admin/studies/{study}/invite", data={"n": "1", "admin_token": ADMIN}
+                            ).json()["links"][0].rsplit("/a/", 1)[1]
+        client.post(f"/a/{token}/profile", data={"lang0": "zh", "level0": "native", "region": "Taipei"})
+        yield client, study, token
+
+
+def _db_counts() -> dict[str, int]:
+    from bench.human.db import opened
+
+    with opened() as conn:
+        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # noqa: S608 (our table names)
+                for t in ("studies", "annotators", "votes", "tasks")}
+
+
+@pytest.mark.parametrize("case", SERVE_CASES, ids=lambda c: c.id)
+def test_serve_requests(case, served):
+    client, study, token = served
+    path = case.path.replace("{tok}", token).replace("{study}", study)
+    client.cookies.clear()
+    cookies = {"bench_admin": ADMIN} if case.cookie else None
+    before = _db_counts()
+    kwargs = {"content": case.data} if isinstance(case.data, str) else {"data": case.data}
+    if cookies:
+        client.cookies.set("bench_admin", ADMIN)
+    response = client.request(case.method, path, headers=case.headers, **(kwargs if case.data is not None else {}))
+    assert response.status_code == case.status, response.text
+    _expect_first(case.first, response.text, Path("."))
+    assert _db_counts() == before

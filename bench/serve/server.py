@@ -1,8 +1,11 @@
 """The ASGI application: results browser (admin), annotator pages (their link's token), static files.
 
 Every POST checks a token: annotator POSTs the one in their link, admin POSTs the admin token in the form or
-an Authorization header (a cookie alone is not enough there, so another site cannot post for the admin).
-Images are addressed by ids and looked up in the database or run metadata, never by a path from the request.
+an Authorization header (a cookie alone is not enough there, so another site cannot post for the admin). The
+votes export (GET) takes the token only in an Authorization header: it hands out every annotator's profile,
+so the login cookie, which only reads pages, does not suffice.
+Images are addressed by ids and looked up in the database or run metadata, never by a path from the request;
+an id is 1 to 19 digits and at most SQLite's largest integer, anything else is 404.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 ADMIN_ENV = "BENCH_ADMIN_TOKEN"
 COOKIE = "bench_admin"
 MAX_FORM_BYTES = 16_384
+MAX_ID = 2**63 - 1  # SQLite's largest INTEGER: a larger id cannot name a row (and overflows the driver)
 HEADERS = {
     # Nothing is loaded from elsewhere; no page can frame ours; annotator links never leak as a referrer.
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; script-src 'self'; style-src 'self'; "
@@ -60,6 +64,8 @@ def create_app(token: str, db_file: Path | None = None):
     from bench.human import db, studies, tasks
     from bench.serve import pages
 
+    _register_id_convertor()
+
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     db_file = Path(db_file) if db_file else db.db_path()
     with db.opened(db_file):
@@ -71,19 +77,28 @@ def create_app(token: str, db_file: Path | None = None):
     def same(a: str | None, b: str) -> bool:
         return isinstance(a, str) and hmac.compare_digest(a.encode(), b.encode())
 
-    def is_admin(request: Request, form: dict | None = None) -> bool:
+    def bearer(request: Request) -> bool:
         auth = request.headers.get("authorization", "")
-        if auth.startswith("Bearer ") and same(auth[7:], token):
+        return auth.startswith("Bearer ") and same(auth[7:], token)
+
+    def is_admin(request: Request, form: dict | None = None) -> bool:
+        if bearer(request):
             return True
         if form is not None:
             return same(form.get("admin_token"), token)
         return same(request.cookies.get(COOKIE), token)
 
+    def content_length(request: Request) -> int:
+        raw = request.headers.get("content-length") or "0"
+        if not re.fullmatch(r"[0-9]{1,12}", raw):
+            raise tasks.Rejected(400, "Content-Length must be a number of bytes")
+        return int(raw)
+
     async def read_form(request: Request) -> dict:
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        if content_length(request) > MAX_FORM_BYTES:
             raise tasks.Rejected(413, "form too large")
         ctype = request.headers.get("content-type", "")
-        if not ctype and not int(request.headers.get("content-length") or 0):
+        if not ctype and not content_length(request):
             return {}  # an empty form (undo) may come without a type
         if not ctype.startswith("application/x-www-form-urlencoded"):
             raise tasks.Rejected(415, "send an urlencoded form")
@@ -153,6 +168,8 @@ def create_app(token: str, db_file: Path | None = None):
         from bench.serve.results import image_file
 
         p = request.path_params
+        if p["sample"] > MAX_ID:
+            return reject(404, "no such image")
         path = await run_in_threadpool(image_file, p["run_id"], p["prompt_id"], p["sample"])
         if path is None:
             return reject(404, "no such image")
@@ -175,11 +192,11 @@ def create_app(token: str, db_file: Path | None = None):
         form = await read_form(request)
         if not is_admin(request, form):
             return reject(403, "admin token required")
-        try:
-            n = int(form.get("n", "1"))
-            tokens = await run_in_threadpool(with_conn, studies.invite, request.path_params["study"], n)
-        except ValueError:
+        raw = form.get("n", "1")
+        if not re.fullmatch(r"[0-9]{1,6}", raw):  # int() would also read other scripts' digits and 4300-digit runs
             return reject(400, "n must be a whole number")
+        try:
+            tokens = await run_in_threadpool(with_conn, studies.invite, request.path_params["study"], int(raw))
         except BenchError as exc:
             return reject(400, str(exc))
         base = str(request.base_url).rstrip("/")
@@ -190,8 +207,9 @@ def create_app(token: str, db_file: Path | None = None):
 
         from bench.human.votes import vote_records
 
-        if not is_admin(request):
-            return reject(403, "admin token required")
+        if not bearer(request):
+            return reject(403, "admin token required in an Authorization: Bearer header (the login cookie only "
+                               "reads pages)")
         try:
             records = await run_in_threadpool(with_conn, vote_records, request.path_params["study"])
         except BenchError as exc:
@@ -226,7 +244,7 @@ def create_app(token: str, db_file: Path | None = None):
         if not person["languages"]:
             raise tasks.Rejected(409, "fill in the profile first")
         raw = form.get("task", "")
-        if not re.fullmatch(r"\d{1,12}", raw):
+        if not re.fullmatch(r"[0-9]{1,12}", raw):
             raise tasks.Rejected(400, "task must be a task number")
         return tasks.vote(conn, person, int(raw), form.get("answer", ""))
 
@@ -266,6 +284,8 @@ def create_app(token: str, db_file: Path | None = None):
         return studies.image_path(conn, image_id, person["study_id"]) if owned else None
 
     async def annotator_image(request: Request) -> Response:
+        if request.path_params["image"] > MAX_ID:
+            return reject(404, "no such image for this link")
         path = await run_in_threadpool(with_conn, _annotator_image, request.path_params["token"],
                                        request.path_params["image"])
         if path is None:
@@ -279,6 +299,9 @@ def create_app(token: str, db_file: Path | None = None):
                 response.headers.setdefault(key, value)
             return response
 
+    async def refused(request, exc: tasks.Rejected):
+        return reject(exc.status, str(exc))
+
     async def not_found(request, exc):
         status = getattr(exc, "status_code", 404)
         return PlainTextResponse(f"{status}: {html.escape(str(getattr(exc, 'detail', 'not found')))}\n",
@@ -291,17 +314,29 @@ def create_app(token: str, db_file: Path | None = None):
         Route("/results/runs", runs_page),
         Route("/results/prompts", prompts_page),
         Route("/results/prompt", prompt_page),
-        Route("/results/img/{run_id}/{prompt_id}/{sample:int}", run_image),
+        Route("/results/img/{run_id}/{prompt_id}/{sample:id}", run_image),
         Route("/admin/studies", new_study_api, methods=["POST"]),
         Route("/admin/studies/{study}/invite", invite_api, methods=["POST"]),
         Route("/admin/studies/{study}/export.jsonl", export_api),
         Route("/a/{token}", annotate),
-        Route("/a/{token}/img/{image:int}", annotator_image),
+        Route("/a/{token}/img/{image:id}", annotator_image),
         Route("/a/{token}/{action}", annotator_post, methods=["POST"]),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)],
-                     exception_handlers={404: not_found, 405: not_found})
+                     exception_handlers={404: not_found, 405: not_found, tasks.Rejected: refused})
+
+
+def _register_id_convertor() -> None:
+    """`{name:id}` in a route: 1 to 19 digits (Starlette's `int` takes any length, and Python refuses to read an
+    integer of over 4300 digits: a 500)."""
+    from starlette.convertors import CONVERTOR_TYPES, IntegerConvertor, register_url_convertor
+
+    class IdConvertor(IntegerConvertor):
+        regex = "[0-9]{1,19}"
+
+    if "id" not in CONVERTOR_TYPES:
+        register_url_convertor("id", IdConvertor())
 
 
 def run(announce: Callable[[str], None], host: str = "127.0.0.1", port: int = 8765) -> None:
