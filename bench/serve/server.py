@@ -299,8 +299,8 @@ def create_app(token: str, db_file: Path | None = None):
                 response.headers.setdefault(key, value)
             return response
 
-    async def refused(request, exc: tasks.Rejected):
-        return reject(exc.status, str(exc))
+    async def refused(request, exc: Exception) -> Response:
+        return reject(getattr(exc, "status", 400), str(exc))
 
     async def not_found(request, exc):
         status = getattr(exc, "status_code", 404)
