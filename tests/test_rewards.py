@@ -199,3 +199,74 @@ def test_hps_real_checkpoint_layout_builds_vit_h_14_and_loads_a_state_dict(tmp_p
 
     assert model_config(tmp_path) == __import__("open_clip").get_model_config(ARCHITECTURE)
     assert model_config(tmp_path)["vision_cfg"]["width"] == 1280
+
+
+def test_judge_check_of_reward_judges_is_matched_against_mismatched_pairs(run, tmp_path, capsys, monkeypatch):
+    """Per language: the share of images scoring higher with their own caption than with the next pair's."""
+    from bench import cli
+    from bench.evaluation.judge_check import JudgeCheckConfig, judge_check
+    from bench.evaluation.pair_check import mismatched, pair_accuracy
+    from bench.instruments.features import load_images
+    from bench.instruments.judges import load_judge
+
+    rows = [r for r in rows_of(run) if r["sample"] == 0]
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text("".join(json.dumps({"image": str(run / r["file"]), "text": r["text"], "text_en": r["text_en"]},
+                                        ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    images = load_images([run / r["file"] for r in rows])
+    for name in ("tiny-pickscore", "tiny-imagereward", "tiny-hpsv2"):
+        result = judge_check(JudgeCheckConfig(lang="zh", judge=name, pairs=str(pairs), tier="tiny"))
+        judge = load_judge(name)
+        for label, field in (("native", "text"), ("english", "text_en")):
+            texts = [r[field] for r in rows]
+            own = judge.score(images, texts)
+            wrong = judge.score(images, [texts[j] for j in mismatched(len(texts))])
+            expected = np.mean([1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(own, wrong, strict=True)])
+            assert result[f"pairs_{label}"] == pytest.approx(expected)
+            assert result[f"margin_{label}"] == pytest.approx(float(np.mean(own - wrong)), abs=1e-5)
+        assert result["pair_chance"] == 0.5 and not result["reads_lang"]
+        assert ("r1_native" in result) == (name != "tiny-imagereward")  # embedding rewards also retrieve
+    assert mismatched(3) == [1, 2, 0] and pair_accuracy([2, 1, 1], [1, 1, 3]) == pytest.approx(0.5)
+    monkeypatch.setattr("sys.argv", ["bench", "judge-check", "--lang", "zh", "--judge", "tiny-imagereward",
+                                     "--pairs", str(pairs), "--tiny"])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code in (0, None)
+    out = capsys.readouterr().out
+    assert "matched > mismatched zh:" in out and "R@1" not in out and "not trained on zh" in out
+
+
+def test_leaderboard_shows_reward_tables_and_each_judges_model_id_and_revision(tmp_path, monkeypatch):
+    from bench.core import paths
+    from bench.report.leaderboard import load_results, render
+
+    monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
+    commit, processor = "a" * 40, "b" * 40
+    summary = {
+        "run_id": "pea-zh-culture-zh-abc", "system": "pea-zh", "tier": "real", "lang": "zh",
+        "prompt_set": {"name": "culture", "version": "1"}, "git": {"commit": "0123456789"}, "refstats": [],
+        "metrics": {"pickscore": {"value": 21.5, "ci": [21.0, 22.0], "n": 40, "higher_is_better": True,
+                                  "display": "PickScore (en)", "judge": "pickscore"}},
+        "judges": {"pickscore": {"name": "pickscore", "model_id": "yuvalkirstain/PickScore_v1",
+                                 "weights": f"revision:yuvalkirstain/PickScore_v1@{commit}"
+                                            f"+revision:laion/CLIP-ViT-H-14-laion2B-s32B-b79K@{processor}"},
+                   "tiny-hpsv2": {"name": "tiny-hpsv2", "model_id": "zoo:tiny-hpsv2", "weights": "sha256:" + "c" * 64}},
+    }
+    paths.write_json(tmp_path / "reports" / "results" / "r.json", summary)
+    text = render(load_results())
+    assert "#### PickScore (en) \u2191 (pickscore)" in text and "21.50 ± 0.50 (n=40)" in text
+    assert f"pickscore (yuvalkirstain/PickScore_v1@{commit[:12]})" in text
+    assert "tiny-hpsv2 (zoo:tiny-hpsv2 sha256:cccccccccccc)" in text
+
+
+def test_agreement_tables_include_the_reward_metrics(tmp_path):
+    """bench human rank's agreement reads every per-image metric: the reward metrics' rows take part."""
+    from bench.human.rank import agreement
+
+    values = {"A": {("p0", 0): 2.0, ("p1", 0): 1.0}, "B": {("p0", 0): 1.0, ("p1", 0): 3.0}}
+    scores = {s: {"imagereward": {"higher_is_better": True, "display": "ImageReward (en)", "values": v}}
+              for s, v in values.items()}
+    votes = [{"prompt_id": "p0", "sample": 0, "left_system": "A", "right_system": "B", "answer": "left"},
+             {"prompt_id": "p1", "sample": 0, "left_system": "A", "right_system": "B", "answer": "left"}]
+    out = agreement(votes, scores, {"A": 1010.0, "B": 990.0}, n_boot=10, seed=0)
+    assert out["imagereward"]["agreement"] == 0.5 and out["imagereward"]["n"] == 2

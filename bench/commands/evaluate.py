@@ -230,7 +230,11 @@ def judge_check(
     list_judges: bool = typer.Option(False, "--list", help="List the judges and exit."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Text-to-image retrieval accuracy of a judge on parallel captions: does it read this language?"""
+    """Text-to-image retrieval accuracy of a judge on parallel captions: does it read this language?
+
+    Reward judges (pickscore, imagereward, hpsv2) also report how often an image scores higher with its own
+    caption than with another image's.
+    """
     from bench.evaluation.judge_check import JudgeCheckConfig
     from bench.evaluation.judge_check import judge_check as run_check
     from bench.instruments.judges import JUDGES
@@ -248,10 +252,14 @@ def judge_check(
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
     typer.echo(f"judge {result['judge']} ({result['model_id']}) on {result['n']} {lang} pairs from {pairs}")
-    typer.echo(f"  R@1 {lang}: {result['r1_native']:.3f}   R@1 en: {result['r1_english']:.3f}   "
-               f"chance: {result['chance_r1']:.3f}")
-    typer.echo(f"  R@5 {lang}: {result['r5_native']:.3f}   R@5 en: {result['r5_english']:.3f}   "
-               f"chance: {result['chance_r5']:.3f}")
+    if "pairs_native" in result:  # a reward judge: matched against mismatched captions
+        typer.echo(f"  matched > mismatched {lang}: {result['pairs_native']:.3f}   en: {result['pairs_english']:.3f}   "
+                   f"chance: {result['pair_chance']:.3f}")
+    if "r1_native" in result:
+        typer.echo(f"  R@1 {lang}: {result['r1_native']:.3f}   R@1 en: {result['r1_english']:.3f}   "
+                   f"chance: {result['chance_r1']:.3f}")
+        typer.echo(f"  R@5 {lang}: {result['r5_native']:.3f}   R@5 en: {result['r5_english']:.3f}   "
+                   f"chance: {result['chance_r5']:.3f}")
     if not result["reads_lang"]:
         typer.echo(f"  note: {result['judge']} was not trained on {lang}")
     prefer = result["prefer"]

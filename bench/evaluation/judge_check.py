@@ -109,17 +109,26 @@ def judge_check(cfg: JudgeCheckConfig) -> dict:
     pairs = read_pairs(cfg.pairs, cfg.lang, cfg.limit)
     images = [Image.open(io.BytesIO(img) if isinstance(img, bytes) else img).convert("RGB") for img, _, _ in pairs]
     judge = load_judge(name)
-    image_emb = judge.encode_images(images)
-    native, truncated = judge.encode_texts([t for _, t, _ in pairs])
-    english, _ = judge.encode_texts([t for _, _, t in pairs])
+    texts_native, texts_english = [t for _, t, _ in pairs], [t for _, _, t in pairs]
     n = len(pairs)
-    return {
+    result = {
         "judge": name, "model_id": spec.model_id, "lang": cfg.lang, "n": n, "pairs": cfg.pairs,
-        "reads_lang": spec.reads(cfg.lang), "truncated": truncated,
-        "r1_native": retrieval_accuracy(native, image_emb, 1), "r5_native": retrieval_accuracy(native, image_emb, 5),
-        "r1_english": retrieval_accuracy(english, image_emb, 1),
-        "r5_english": retrieval_accuracy(english, image_emb, 5),
-        "chance_r1": 1.0 / n, "chance_r5": min(5, n) / n,
+        "reads_lang": spec.reads(cfg.lang), "truncated": sum(judge.truncated_flags(texts_native)),
         "context_length": judge.context_length,
         "prefer": preferred_judge(cfg.lang, cfg.tier),
     }
+    if hasattr(judge, "score"):  # a reward judge: its own score of matched against mismatched pairs
+        from bench.evaluation.pair_check import pair_check
+
+        result.update(pair_check(judge, images, texts_native, texts_english))
+    if getattr(judge, "embeds", True):
+        image_emb = judge.encode_images(images)
+        native, _ = judge.encode_texts(texts_native)
+        english, _ = judge.encode_texts(texts_english)
+        result.update({
+            "r1_native": retrieval_accuracy(native, image_emb, 1), "r5_native": retrieval_accuracy(native, image_emb, 5),
+            "r1_english": retrieval_accuracy(english, image_emb, 1),
+            "r5_english": retrieval_accuracy(english, image_emb, 5),
+            "chance_r1": 1.0 / n, "chance_r5": min(5, n) / n,
+        })
+    return result

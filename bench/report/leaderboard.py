@@ -180,11 +180,20 @@ def _sources(entries: list[Entry]) -> list[str]:
     out = ["<details><summary>Sources</summary>", "", "| result | system | lang | judges | refstats | commit |",
            "|---|---|---|---|---|---|"]
     for e in entries:
-        judges = ", ".join(f"{j['name']} ({j['model_id']})" for j in e.summary.get("judges", {}).values())
+        judges = ", ".join(f"{j['name']} ({j['model_id']}{_weights_label(j.get('weights', ''))})"
+                           for j in e.summary.get("judges", {}).values())
         refs = ", ".join(r.get("file", "") for r in e.summary.get("refstats", []))
         commit = ((e.summary.get("git") or {}).get("commit") or "")[:10]
         out.append(f"| {e.file} | {e.system} | {e.lang} | {judges} | {refs} | {commit} |")
     return out + ["", "</details>", ""]
+
+
+def _weights_label(weights: str) -> str:
+    """Which weights a judge had: '@<hub revision>' or ' sha256:<hash>' (12 characters), '' when unknown."""
+    kind, _, value = weights.partition(":")
+    if kind == "revision":  # revision:<id>@<commit>[+<processor>...]
+        return "@" + value.split("+")[0].rpartition("@")[2][:12]
+    return f" sha256:{value[:12]}" if kind == "sha256" else ""
 
 
 def leaderboard_path() -> Path:
