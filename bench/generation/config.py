@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from bench.core.config import check_settings, setting
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
+BATCHINGS = ("per-image", "batched")
+# How far a batched run's pixels may be from the per-image run's (matrix kernels block differently per batch
+# size): measured up to 1/255 between batch sizes 1 and 8 after decoding; the test allows this many levels.
+BATCHED_ROUNDING_LEVELS = 2
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,12 @@ class GenerateConfig:
     size: int | None = setting(None, "Square image side in pixels, a multiple of 8 up to 4096 (default: the "
                                "system's).", min=8, max=4096, multiple_of=8)
     scheduler: str = setting("dpmpp", "Sampler: dpmpp, ddim, euler, euler-a, unipc, pndm, default.")
-    batch_size: int = setting(8, "Images per pipeline call (does not change images).", min=1, hashed=False)
+    batch_size: int = setting(8, "Images per batch (per-image: prompts encoded together, images unchanged; "
+                              "batched: images per pipeline call, part of the run's identity).", min=1,
+                              hashed=False)
+    batching: str = setting("per-image", "per-image: one pipeline call per image, so no image depends on the "
+                            "batch; batched: --batch-size images per call (faster on a GPU; its own run id, pixels "
+                            "within rounding, 2/255, of per-image).", choices=BATCHINGS)
     seed: int = setting(0, "Run seed; each image's seed derives from it, the prompt id and the sample.", min=0)
     dtype: str = setting("auto", "auto (fp16 on GPU, fp32 on CPU), float32, float16, bfloat16.", choices=DTYPES)
     compile: bool = setting(False, "torch.compile the UNet.", hashed=False)

@@ -82,6 +82,8 @@ def plan(cfg: GenerateConfig, device: str | None = None) -> Plan:
         "dtype": dtype,
         "negative_prompt": "",
     }
+    if cfg.batching == "batched":  # per-image runs keep the spec (and run ids) they had before batching existed
+        spec["batching"] = {"mode": "batched", "batch_size": cfg.batch_size}
     run = paths.run_dir(runfolder.run_id(cfg.model, cfg.prompts, cfg.lang, spec))
     return Plan(cfg, tuple(prompts), spec, run, device, dtype)
 
@@ -132,10 +134,11 @@ def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
     if procs.is_main:
         runfolder.drop_broken(p.run, p.keys, p.spec["size"])
     procs.barrier()  # broken images are gone before any process lists what is missing
-    order = {key: i for i, key in enumerate(p.keys)}
     pending = [k for k in p.keys if not runfolder.is_done(p.run, *k)]
     procs.barrier()  # every process has listed what is missing before anyone writes
-    mine = [p.keys[i] for i in shard([order[k] for k in pending], procs.rank, procs.world)]
+    missing = set(pending)
+    batches = my_batches(p, missing, procs.rank, procs.world)
+    mine = [k for batch in batches for k in batch if k in missing]
     write_spec = procs.is_main and (pending or not (p.run / paths.RUN_SPEC).exists())
     made, gen_seconds, pipe_seconds, load_seconds = 0, 0.0, 0.0, 0.0
     if mine or write_spec:
@@ -151,7 +154,7 @@ def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
         log.info("run %s: %d images, %d missing, %d for rank %d of %d", p.run.name, len(p.keys), len(pending),
                  len(mine), procs.rank, procs.world)
         gen_started = time.perf_counter()
-        made, pipe_seconds = _generate_items(p, system, mine, progress and procs.is_main, procs)
+        made, pipe_seconds = _generate_items(p, system, batches, set(mine), progress and procs.is_main, procs)
         gen_seconds = time.perf_counter() - gen_started
     procs.barrier()  # every image is on disk before rank 0 merges
     shares = procs.gather({"rank": procs.rank, "images": made, "seconds": round(gen_seconds, 3),
@@ -162,51 +165,76 @@ def _generate_locked(p: Plan, procs: Processes, progress: bool) -> None:
         slowest = max(s["seconds"] for s in shares)
         runfolder.append_timing(p.run, {
             "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "processes": procs.world, "device": p.device, "batch_size": p.cfg.batch_size,
+            "processes": procs.world, "device": p.device, "batch_size": p.cfg.batch_size, "batching": p.cfg.batching,
             "compile": p.cfg.compile, "images": total, "wall_seconds": round(time.perf_counter() - started, 3),
             "images_per_second": round(total / slowest, 4) if total and slowest else None, "ranks": shares,
         })
         log.info("run %s: %d/%d images, metadata.jsonl written", p.run.name, rows, len(p.keys))
 
 
-def _generate_items(p: Plan, system, keys: list[tuple[str, int]], show: bool, procs: Processes) -> tuple[int, float]:
-    """Generate `keys` in batches, saving each image as soon as its batch is done; return (count, pipeline s)."""
+def my_batches(p: Plan, pending: set[tuple[str, int]], rank: int, world: int) -> list[list[tuple[str, int]]]:
+    """This process's batches. Per-image: its share of the missing images, cut into batch_size groups (a
+    batch decides nothing). Batched: the run's fixed groups of batch_size images in prompt-set order that
+    miss an image, so a resumed or sharded run makes each image in the same batch as an uninterrupted one."""
+    size = p.cfg.batch_size
+    if p.cfg.batching == "batched":
+        groups = [p.keys[i:i + size] for i in range(0, len(p.keys), size)]
+        todo = [i for i, group in enumerate(groups) if any(k in pending for k in group)]
+        return [groups[i] for i in shard(todo, rank, world)]
+    order = {key: i for i, key in enumerate(p.keys)}
+    mine = [p.keys[i] for i in shard([order[k] for k in pending], rank, world)]
+    return [mine[i:i + size] for i in range(0, len(mine), size)]
+
+
+def _generate_items(p: Plan, system, batches: list[list[tuple[str, int]]], missing: set[tuple[str, int]],
+                    show: bool, procs: Processes) -> tuple[int, float]:
+    """Generate each batch, saving its missing images as soon as it is done; return (count, pipeline s)."""
     from bench.generation.progress import image_progress
 
     prompts = {q.id: q for q in p.prompts}
     size = p.spec["size"]
     done, in_pipeline = 0, 0.0
     label = "generating" if procs.world == 1 else f"generating (rank 0 of {procs.world})"
-    with image_progress(label, total=len(keys), enabled=show) as advance:
-        for start in range(0, len(keys), p.cfg.batch_size):
-            batch = keys[start: start + p.cfg.batch_size]
+    batched = p.cfg.batching == "batched"
+    with image_progress(label, total=len(missing), enabled=show) as advance:
+        for batch in batches:
             rows = [prompts[pid] for pid, _ in batch]
             seeds = [image_seed(p.cfg.seed, pid, s) for pid, s in batch]
             t0 = time.perf_counter()
             inputs = system.model_inputs(rows)
             t1 = time.perf_counter()
-            images = pipeline_images(system.pipe, inputs, seeds, p.cfg.steps, p.cfg.guidance, size)
+            images = pipeline_images(system.pipe, inputs, seeds, p.cfg.steps, p.cfg.guidance, size, batched)
             in_pipeline += time.perf_counter() - t1
             seconds = (time.perf_counter() - t0) / len(batch)
+            saved = 0
             for (pid, sample), prompt, text_in, seed, image in zip(batch, rows, inputs, seeds, images, strict=True):
+                if (pid, sample) not in missing:  # made again only to keep its batch whole; already on disk
+                    continue
+                saved += 1
                 runfolder.save_image(p.run, image, {
                     "prompt_id": pid, "sample": sample, "seed": seed, "file": paths.run_image_name(pid, sample),
                     "lang": p.cfg.lang, "text": prompt.text, "text_en": prompt.text_en, "model_input": text_in,
                     "concept": prompt.concept, "category": prompt.category, "confusers": list(prompt.confusers),
                     "tags": list(prompt.tags), "seconds": round(seconds, 4),
                 })
-            done += len(batch)
-            advance(len(batch))
+            done += saved
+            advance(saved)
     return done, in_pipeline
 
 
-def pipeline_images(pipe, inputs: list, seeds: list[int], steps: int, guidance: float, size: int) -> list:
-    """The images for `inputs`, one pipeline call each, so an image never depends on its batch.
+def pipeline_images(pipe, inputs: list, seeds: list[int], steps: int, guidance: float, size: int,
+                    batched: bool = False) -> list:
+    """The images for `inputs`: one pipeline call each (so an image never depends on its batch), or one call
+    for all of them when `batched`, each image still drawing its noise from its own seed's generator.
 
     A batched forward rounds differently from a single one (matrix kernels pick other blockings for other
-    batch sizes: up to 1/255 apart after decoding, measured between batch sizes 1 and 8), so batching would
-    let the batch size, a resume or the number of processes change pixels. Cost measured in tests/perf.
+    batch sizes: up to 1/255 apart after decoding, measured between batch sizes 1 and 8), so batching lets
+    the batch size change pixels: a batched run's batch size is part of its identity, and its batches are
+    fixed groups of the run's images. Cost measured in tests/perf and gpu-bench.
     """
+    if batched:
+        return pipe(prompt=list(inputs), num_inference_steps=steps, guidance_scale=guidance, height=size,
+                    width=size, generator=generators(list(seeds)), output_type="pil").images
     images = []
     for text, seed in zip(inputs, seeds, strict=True):
         images += pipe(prompt=[text], num_inference_steps=steps, guidance_scale=guidance, height=size,
