@@ -293,6 +293,10 @@ def leaderboard(
     import bench
     from bench.report.leaderboard import check_leaderboard, leaderboard_path
 
+    for flag, value in (("--prefer", prefer), ("--prompts", prompts), ("--lang", lang), ("--tier", tier),
+                        ("--format", fmt)):
+        if value is not None and not _split(value):  # else an empty filter would rewrite the whole leaderboard
+            raise BenchError(f"{flag} {value!r} names nothing; give a value or leave {flag} out")
     chosen = _split(prefer)
     if any((prompts, lang, tier, fmt, out)):
         from bench.report.export import export, filtered_entries

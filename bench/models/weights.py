@@ -21,9 +21,13 @@ def is_local(model_id: str) -> bool:
 def hub_snapshot(repo_id: str, probe: str = "model_index.json") -> Path | None:
     """The cached snapshot folder of a hub repository, or None when it is not in the local HF cache."""
     from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.utils import HFValidationError
 
     for filename in (probe, "config.json", "README.md"):
-        found = try_to_load_from_cache(repo_id, filename)
+        try:
+            found = try_to_load_from_cache(repo_id, filename)
+        except HFValidationError:  # '../x' and the like can be no repository: not in the cache either
+            return None
         if isinstance(found, str):
             return Path(found).parent
     return None
