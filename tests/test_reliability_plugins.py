@@ -9,10 +9,12 @@ fails, else stdout's; `{tmp}` in it stands for the row's folder, and a trailing 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ class Case:
     first: str
     env: dict[str, str] = field(default_factory=dict)  # `{tmp}` is replaced
     fresh: bool = False  # in a new process: nothing loaded before the command (the order of registrations)
+    lines: int = 1  # lines on stderr when it fails (the prompt validator lists every problem, then sums up)
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +108,7 @@ def run_case(case: Case, tmp: Path, monkeypatch, capsys) -> tuple[int, str, str]
     assert code == case.code, (out, err)
     _expect_first(case.first, err if code else out, tmp)
     if code == 2:
-        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == case.lines, err
     assert _tree(*roots) == before, "the command wrote or changed files"
     return code, out, err
 
@@ -470,3 +473,108 @@ def test_serve_requests(case, served):
     assert response.status_code == case.status, response.text
     _expect_first(case.first, response.text, Path("."))
     assert _db_counts() == before
+
+
+# --------------------------------------------------------------------------------------------- 10: prompt text
+
+BASE_TEXTS = {"en": ["a red cat on a mat", "a blue boat at sea"], "zh": ["一只猫坐在垫子上", "海上的一艘蓝色小船"],
+              "ko": ["매트 위의 빨간 고양이", "바다 위의 파란 배"], "hi": ["चटाई पर एक लाल बिल्ली", "समुद्र में एक नीली नाव"]}
+
+
+def _set(lang: str, *extra: str, bom: bool = False, text_en: str | None = None) -> Callable[[Path], list[str]]:
+    """A one-language set `s` (language checks off) of two plain prompts and the `extra` texts."""
+    def setup(t: Path) -> list[str]:
+        folder = t / "prompts" / "s"
+        _write(folder / "set.toml", f'version = "1"\nlicence = "CC0-1.0"\ndescription = "x"\nlanguages = ["{lang}"]\n'
+                                    "[checks]\nlangid = false\n")
+        texts = [*BASE_TEXTS[lang], *extra]
+        rows = [{"id": f"p{k}", "text": text, "text_en": text_en or f"prompt {k}" if lang != "en" else text,
+                 "tags": [], "source": "x", "translation": "x"} for k, text in enumerate(texts)]
+        body = "".join(json.dumps(r) + "\n" for r in rows)  # ASCII with JSON escapes: a lone surrogate is one too
+        (folder / f"{lang}.jsonl").write_text(("\ufeff" if bom else "") + body, encoding="utf-8")
+        return ["prompts", "validate", "s", "--no-langid"]
+    return setup
+
+
+def unicodedata_nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+def _hidden_line(lang: str, line: int, field: str, found: str) -> str:
+    return (f"{{tmp}}/prompts/s/{lang}.jsonl:{line}: {field} holds {found}; delete it (prompts are plain visible text)")
+
+
+PROMPTS_ENV = {"BENCH_PROMPTS_DIR": "{tmp}/prompts"}
+PROMPT_CASES = [
+    Case("zero-width-space", _set("en", "a green\u200b tree"), 2,
+         _hidden_line("en", 3, "text", "U+200B ZERO WIDTH SPACE (invisible format character, Cf) at character 8"),
+         env=PROMPTS_ENV, lines=2),
+    Case("bidi-override", _set("en", "a \u202eyellow car"), 2,
+         _hidden_line("en", 3, "text", "U+202E RIGHT-TO-LEFT OVERRIDE (invisible format character, Cf) at character 3"),
+         env=PROMPTS_ENV, lines=2),
+    Case("bidi-isolate", _set("zh", "一座\u2067红色\u2069的房子"), 2,
+         _hidden_line("zh", 3, "text", "U+2067 RIGHT-TO-LEFT ISOLATE (invisible format character, Cf) at character 3"),
+         env=PROMPTS_ENV, lines=2),
+    Case("bom-inside-a-line", _set("en", "a white\ufeff horse"), 2,
+         _hidden_line("en", 3, "text",
+                      "U+FEFF ZERO WIDTH NO-BREAK SPACE (invisible format character, Cf) at character 8"),
+         env=PROMPTS_ENV, lines=2),
+    Case("soft-hyphen", _set("en", "a sun\u00adflower field"), 2,
+         _hidden_line("en", 3, "text", "U+00AD SOFT HYPHEN (invisible format character, Cf) at character 6"),
+         env=PROMPTS_ENV, lines=2),
+    Case("word-joiner", _set("en", "a grey\u2060 wolf"), 2,
+         _hidden_line("en", 3, "text", "U+2060 WORD JOINER (invisible format character, Cf) at character 7"),
+         env=PROMPTS_ENV, lines=2),
+    Case("zero-width-joiner-in-english", _set("en", "a pink\u200dflamingo"), 2,
+         _hidden_line("en", 3, "text", "U+200D ZERO WIDTH JOINER (invisible format character, Cf) at character 7"),
+         env=PROMPTS_ENV, lines=2),
+    Case("tag-characters-in-text_en", _set("zh", "一只白色的狗", text_en="a white dog\U000e0041"), 2,
+         _hidden_line("zh", 1, "text_en", "U+E0041 TAG LATIN CAPITAL LETTER A (invisible format character, Cf) "
+                                          "at character 12"), env=PROMPTS_ENV, lines=4),
+    Case("terminal-escape", _set("en", "a \x1b[31mred\x1b[0m fox"), 2,
+         _hidden_line("en", 3, "text", "U+001B (control character, Cc) at character 3"), env=PROMPTS_ENV, lines=2),
+    Case("lone-surrogate", _set("en", "a \ud800 moon"), 2,
+         _hidden_line("en", 3, "text", "U+D800 (lone surrogate, Cs) at character 3"), env=PROMPTS_ENV, lines=2),
+    Case("private-use", _set("en", "a \ue000 logo"), 2,
+         _hidden_line("en", 3, "text", "U+E000 (private-use character, Co) at character 3"), env=PROMPTS_ENV, lines=2),
+    Case("unassigned-code-point", _set("en", "a \u0378 sign"), 2,
+         _hidden_line("en", 3, "text", "U+0378 (unassigned code point, Cn) at character 3"), env=PROMPTS_ENV, lines=2),
+    Case("hangul-filler", _set("ko", "노란\u3164꽃"), 2,
+         _hidden_line("ko", 3, "text", "U+3164 HANGUL FILLER (invisible character, Lo) at character 3"),
+         env=PROMPTS_ENV, lines=2),
+    # Copies: the duplicate comes first; the hidden character or the normalisation is named after it.
+    Case("copy-with-a-trailing-zero-width-space", _set("en", "a red cat on a mat\u200b"), 2,
+         "{tmp}/prompts/s/en.jsonl:3: duplicate prompt text (first on line 1 once normalised: NFKC, invisible "
+         "characters removed, case folded)", env=PROMPTS_ENV, lines=3),
+    Case("nfd-copy", _set("en", "un café", unicodedata_nfd("un café")), 2,
+         "{tmp}/prompts/s/en.jsonl:4: duplicate prompt text (first on line 3 once normalised: NFKC, invisible "
+         "characters removed, case folded)", env=PROMPTS_ENV, lines=3),
+    Case("full-width-copy", _set("en", "ａ ｒｅｄ ｃａｔ ｏｎ ａ ｍａｔ"), 2,
+         "{tmp}/prompts/s/en.jsonl:3: duplicate prompt text (first on line 1 once normalised: NFKC, invisible "
+         "characters removed, case folded)", env=PROMPTS_ENV, lines=3),
+    Case("traditional-chinese-copy", _set("zh", "海上的一艘藍色小船"), 2,
+         "{tmp}/prompts/s/zh.jsonl:3: duplicate prompt text (first on line 2 once normalised: NFKC, invisible "
+         "characters removed, case folded)", env=PROMPTS_ENV, lines=3),
+    Case("upper-case-copy", _set("en", "A Blue Boat At Sea"), 2,
+         "{tmp}/prompts/s/en.jsonl:3: duplicate prompt text (first on line 2 once normalised: NFKC, invisible "
+         "characters removed, case folded)", env=PROMPTS_ENV, lines=2),
+    # Accepted: a byte-order mark opening the file, Devanagari's joiners between letters, an emoji's selector.
+    Case("file-opening-with-a-bom", _set("en", bom=True), 0,
+         "s v1: en:2; 0 close language calls; ok", env=PROMPTS_ENV),
+    Case("devanagari-joiner-between-letters", _set("hi", "क्\u200dष एक पेड़"), 0,
+         "s v1: hi:3; 0 close language calls; ok", env=PROMPTS_ENV),
+    Case("emoji-variation-selector", _set("en", "a heart \u2764\ufe0f on a wall"), 0,
+         "s v1: en:3; 0 close language calls; ok", env=PROMPTS_ENV),
+]
+
+
+@pytest.mark.parametrize("case", PROMPT_CASES, ids=lambda c: c.id)
+def test_prompt_text(case, tmp_path, monkeypatch, capsys):
+    run_case(case, tmp_path, monkeypatch, capsys)
+
+
+def test_the_shipped_sets_hold_no_hidden_characters():
+    from bench.prompts.validate import validate_all
+
+    reports = validate_all(["general", "culture", "world-general", "world-culture"], langid=False)
+    assert [r.problems for r in reports] == [[], [], [], []]

@@ -267,7 +267,7 @@ def iter_jsonl(path: Path, on_error: Callable[[str], None] | None = None) -> Ite
     BenchError.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark that opens the file is not data
     except FileNotFoundError:
         raise BenchError(f"{path} does not exist") from None
     except UnicodeDecodeError as exc:

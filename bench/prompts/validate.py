@@ -22,6 +22,7 @@ from bench.prompts.schema import (
     read_set_info,
     where,
 )
+from bench.prompts.textcheck import hidden_character, same_prompt_key
 
 log = logging.getLogger(__name__)
 
@@ -112,15 +113,28 @@ def _parse_rows(path: Path, parse, report: SetReport) -> list[tuple[int, Any]]:
     return rows
 
 
-def _duplicates(path: Path, rows, key, what: str, report: SetReport) -> None:
-    """Record rows whose key(item) was already seen."""
-    seen: dict[object, int] = {}
+def _duplicates(path: Path, rows, key, what: str, report: SetReport, raw=None) -> None:
+    """Record rows whose key(item) was already seen; with `raw`, say when the two differ only before the key."""
+    seen: dict[object, tuple[int, object]] = {}
     for line, item in rows:
         value = key(item)
         if value in seen:
-            report.problems.append(f"{where(path, line)}: duplicate {what} (first on line {seen[value]})")
+            first, first_raw = seen[value]
+            how = (" once normalised: NFKC, invisible characters removed, case folded"
+                   if raw is not None and raw(item) != first_raw else "")
+            report.problems.append(f"{where(path, line)}: duplicate {what} (first on line {first}{how})")
         else:
-            seen[value] = line
+            seen[value] = (line, raw(item) if raw is not None else None)
+
+
+def _hidden(loc: str, fields: dict[str, str], script: str | None, report: SetReport) -> bool:
+    """Record the first field holding a hidden character; True when one does."""
+    for name, text in fields.items():
+        found = hidden_character(text, script)
+        if found:
+            report.problems.append(f"{loc}: {name} holds {found}; delete it (prompts are plain visible text)")
+            return True
+    return False
 
 
 def _check_concepts(path: Path, report: SetReport) -> dict[str, Concept]:
@@ -129,13 +143,17 @@ def _check_concepts(path: Path, report: SetReport) -> dict[str, Concept]:
         return {}
     rows = _parse_rows(path, parse_concept, report)
     _duplicates(path, rows, lambda c: c.id, "concept id", report)
-    _duplicates(path, rows, lambda c: (c.culture, c.label_en.casefold()), "concept label_en in its culture", report)
+    _duplicates(path, rows, lambda c: (c.culture, same_prompt_key(c.label_en)), "concept label_en in its culture",
+                report, raw=lambda c: c.label_en)
+    for line, c in rows:
+        labels = {"label_en": c.label_en, "label_native": c.label_native, "description_en": c.description_en}
+        _hidden(where(path, line), labels | {f"labels.{k}": v for k, v in c.labels.items()}, None, report)
     report.concepts = len(rows)
     return {c.id: c for _, c in rows}
 
 
 def _label_key(text: str) -> str:
-    return " ".join(text.casefold().split())
+    return same_prompt_key(text)
 
 
 def _check_labels(path: Path, concepts: dict[str, Concept], languages, report: SetReport) -> None:
@@ -176,13 +194,17 @@ def _check_candidate_labels(loc: str, lang: str, p: Prompt, concepts: dict[str, 
 def _check_prompts(path: Path, lang: str, rows, info: SetInfo, concepts: dict[str, Concept],
                    report: SetReport) -> None:
     """Per-row rules: ids, duplicates, normalisation, concepts and confuser groups."""
-    _duplicates(path, rows, lambda p: p.id, "prompt id", report)
-    _duplicates(path, rows, lambda p: " ".join(p.text.casefold().split()), "prompt text", report)
     language = LANGUAGES.get(lang) if lang in LANGUAGES else None
+    _duplicates(path, rows, lambda p: p.id, "prompt id", report)
+    _duplicates(path, rows, lambda p: same_prompt_key(p.text, language.normalise if language else None),
+                "prompt text", report, raw=lambda p: p.text)
     checks = info.checks
     for line, p in rows:
         loc = where(path, line)
-        if language is not None and language.normalise(p.text) != p.text:
+        fields = {"text": p.text, "text_en": p.text_en, "category": p.category or "",
+                  **{f"tags[{k}]": t for k, t in enumerate(p.tags)}}
+        hidden = _hidden(loc, fields, language.script if language else None, report)
+        if not hidden and language is not None and language.normalise(p.text) != p.text:
             report.problems.append(f"{loc}: text is not normalised (want {language.normalise(p.text)!r})")
         if lang != "en" and p.text.casefold() == p.text_en.casefold():
             report.problems.append(f"{loc}: text is the English pivot, not a {lang} text")
