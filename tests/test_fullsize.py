@@ -168,3 +168,39 @@ def test_chinese_clip_tokenizer_from_the_cn_clip_vocabulary():
     assert len(ids) == 52 and ids[0] == tok.cls_token_id == 101 and ids[11] == tok.sep_token_id == 102
     assert 100 not in ids[1:11] and ids[12:] == [0] * 40  # every character known; padding is id 0
     assert batch.input_ids[1][:3] == [101, 102, 0]
+
+
+# The reward judges: key names and shapes of the released files (PickScore_v1's model.safetensors, HPS v2.1's
+# state_dict, ImageReward.pt), and the architecture each judge's loader builds is the one counted above.
+REWARD_KEYS = {
+    "pickscore": {"vision_model.encoder.layers.31.mlp.fc1.weight": (5120, 1280), "visual_projection.weight": (1024, 1280),
+                  "text_model.embeddings.token_embedding.weight": (49408, 1024), "logit_scale": ()},
+    "hpsv2": {"visual.transformer.resblocks.31.attn.in_proj_weight": (3840, 1280), "visual.proj": (1280, 1024),
+              "text_projection": (1024, 1024), "token_embedding.weight": (49408, 1024), "positional_embedding": (77, 1024)},
+    "imagereward": {"blip.visual_encoder.blocks.23.attn.qkv.weight": (3072, 1024),
+                    "blip.visual_encoder.pos_embed": (1, 197, 1024),
+                    "blip.text_encoder.encoder.layer.11.crossattention.self.key.weight": (768, 1024),
+                    "blip.text_encoder.embeddings.word_embeddings.weight": (30524, 768),
+                    "mlp.layers.0.weight": (1024, 768), "mlp.layers.7.weight": (1, 16)},
+}
+
+
+@pytest.mark.parametrize("name", sorted(REWARD_KEYS))
+def test_reward_judges_state_dict_keys_are_those_of_the_released_files(name):
+    state = build(name).state_dict()
+    for key, shape in REWARD_KEYS[name].items():
+        assert key in state and tuple(state[key].shape) == shape, (name, key)
+
+
+def test_reward_judges_build_the_architectures_counted_here():
+    import open_clip
+
+    from bench.instruments.rewards.hps import ARCHITECTURE, model_config
+    from bench.models.blip import TextConfig, VisionConfig
+
+    assert model_config(None) == open_clip.get_model_config(ARCHITECTURE) == fullsize.load_config("hpsv2")
+    config = fullsize.load_config("imagereward")
+    assert VisionConfig() == VisionConfig(**config["vision"])  # ImageReward's ViT-L/16 when a folder names none
+    assert TextConfig.from_dict(config["text"], encoder_width=1024) == TextConfig()
+    model = build("pickscore")
+    assert model.config.text_config.max_position_embeddings == 77 and model.config.vision_config.patch_size == 14

@@ -23,7 +23,7 @@ class Component:
 
     name: str
     config: str  # JSON file next to this module
-    library: str  # "diffusers" or "transformers"
+    library: str  # "diffusers", "transformers", "open_clip" or "pea-bench" (a network of this package)
     cls: str
     repo: str  # the hub repository it comes from
     weights: str  # the weights file a real checkpoint folder has for it
@@ -65,6 +65,19 @@ COMPONENTS: dict[str, Component] = {c.name: c for c in (
     Component("mt5-xl", "mt5-xl.json", "transformers", "MT5ForConditionalGeneration",
               "google/mt5-xl", "pytorch_model.bin",
               3_700_000_000, 50_000_000, "mT5 paper, model sizes table: mT5-XL 3.7B"),
+    # The reward judges (bench.instruments.rewards)
+    Component("pickscore", "pickscore-v1.json", "transformers", "CLIPModel", "yuvalkirstain/PickScore_v1",
+              "model.safetensors", 986_110_000, 5_000, "open_clip's model profile: ViT-H-14 986.11M (image 632.08M, "
+              "text 354.03M); PickScore_v1 is that architecture in transformers' CLIPModel"),
+    Component("hpsv2", "hps-v2.1.json", "open_clip", "CLIP", "xswu/HPSv2", "HPS_v2.1_compressed.pt",
+              986_110_000, 5_000, "open_clip's model profile: ViT-H-14 986.11M, the model HPS v2.1 fine-tunes"),
+    Component("imagereward", "imagereward-v1.json", "pea-bench", "ImageRewardNet", "THUDM/ImageReward",
+              "ImageReward.pt", 304_326_632 - 1_025_000 + 109_482_240 - 590_592 + 12 * 2_757_120 + 262_400 + 196_864
+              + 927_969, 0,
+              "timm's vit_large_patch16_224 (304,326,632) without its 1000-class head; bert-base-uncased "
+              "(109,482,240) without its pooler, with 2 more tokens and no token types, + 12 cross-attention "
+              "blocks (2,757,120 each, keys and values from 1024 wide); BLIP's two 256-d projections; the reward "
+              "MLP (927,969). 446.7M x 4 bytes: the 1.79 GB ImageReward.pt"),
 )}
 
 # The text towers the PEA students use, and the width of the states the adapter receives.
@@ -97,6 +110,15 @@ def build(name: str, device: str = "meta", dtype=None):
                 import diffusers
 
                 return getattr(diffusers, comp.cls).from_config(config)
+            if comp.library == "open_clip":
+                import open_clip
+
+                return getattr(open_clip, comp.cls)(**config)
+            if comp.library == "pea-bench":  # ImageReward's network, ported (bench.models.blip)
+                from bench.models.blip import ImageRewardNet, TextConfig, VisionConfig
+
+                vision = VisionConfig(**config["vision"])
+                return ImageRewardNet(vision, TextConfig.from_dict(config["text"], encoder_width=vision.width))
             import transformers
 
             cls = getattr(transformers, comp.cls)
