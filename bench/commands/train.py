@@ -37,11 +37,14 @@ def fetch_images(
     image_size: int = typer.Option(1024, help="Resize so the shorter side is at most this (keep ratio)."),
     timeout: int = typer.Option(10, help="Seconds per request."),
     retries: int = typer.Option(1, help="Retries per failed download."),
+    engine: str = typer.Option("local", "--engine", help="img2dataset's distributor: local (its process pool), "
+                               "ray (a Ray cluster) or spark (pyspark); failures are recorded per row either way."),
+    ray_address: str = typer.Option(None, "--ray-address", help="ray: 'auto' or HOST:PORT of a running cluster."),
 ) -> None:
     """Download the URL images of a corpus into local shards with img2dataset; failed rows are recorded."""
     from bench.corpus.fetch import FetchConfig, fetch
 
     result = fetch(FetchConfig(corpus=corpus, processes=processes, threads=threads, image_size=image_size,
-                               timeout=timeout, retries=retries))
+                               timeout=timeout, retries=retries, engine=engine, ray_address=ray_address))
     typer.echo(f"fetched {result['success']} of {result['urls']} URL images into {Path(result['folder'])} "
                f"({result['failed']} failed; see {result['index']})")

@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 # Where img2dataset lives when it is not importable here (it pins packages the main environment may not want).
 RUNNER_ENV = "BENCH_IMG2DATASET"
+# --engine -> img2dataset's distributor: its process pool, a Ray cluster (ray in img2dataset's environment;
+# RAY_ADDRESS picks the cluster), or Spark (pyspark there; a local session unless run under spark-submit).
+DISTRIBUTORS = {"local": "multiprocessing", "ray": "ray", "spark": "pyspark"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class FetchConfig:
     timeout: int = setting(10, "Seconds per request.", min=1)
     retries: int = setting(1, "Retries per URL.", min=0)
     shard_rows: int = setting(10000, "Images per shard (number_sample_per_shard).", min=1)
+    engine: str = setting("local", "Who runs the downloads (distributor): local processes, ray or spark.",
+                          choices=tuple(DISTRIBUTORS))
+    ray_address: str | None = None  # ray: 'auto' or host:port of a running cluster (default: a local one)
 
     def __post_init__(self) -> None:
         check_settings(self)
@@ -89,10 +95,13 @@ def fetch(cfg: FetchConfig) -> dict:
         "timeout": cfg.timeout, "retries": cfg.retries, "number_sample_per_shard": cfg.shard_rows,
         "incremental_mode": "incremental", "enable_wandb": False, "encode_format": "png",
         "encode_quality": 9,  # png: zlib level, lossless
+        "distributor": DISTRIBUTORS[cfg.engine],
     }
     command = [*runner, *(f"--{k}={v}" for k, v in args.items())]
     log.info("running %s", " ".join(command))
     env = {**os.environ, "WANDB_MODE": "disabled", "NO_ALBUMENTATIONS_UPDATE": "1"}
+    if cfg.engine == "ray" and cfg.ray_address:
+        env["RAY_ADDRESS"] = cfg.ray_address  # the img2dataset process's ray.init() joins this cluster
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines() or ["no output"]
