@@ -199,7 +199,8 @@ class Judge:
             else:
                 batch = self.image_processor(images=chunk, return_tensors="pt")
             with torch.inference_mode():
-                emb = _pooled(self.model.get_image_features(pixel_values=batch["pixel_values"].to(self.device)))
+                pixels = batch["pixel_values"].to(self.device, getattr(self.model, "dtype", None))  # fp16 models too
+                emb = _pooled(self.model.get_image_features(pixel_values=pixels))
             out.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 

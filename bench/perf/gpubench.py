@@ -6,7 +6,9 @@ with random weights from the published configs (bench.models.fullsize; nothing i
     prompts through its own CLIP encoders) and of the same pipeline driven by the PEA conditioner (Chinese
     prompts through the student + adapter), on the same initial latents, with and without torch.compile on
     the UNet; the figure is the ratio PEA / plain;
-  - distillation (the `bench train` Trainer, batch 10) in steps/s with cached and uncached frozen inputs.
+  - distillation (the `bench train` Trainer, batch 10) in steps/s with cached and uncached frozen inputs;
+  - the reward judges (PickScore, ImageReward, HPS v2.1) in images scored per second, fp16, batch 16
+    (bench.perf.judgebench).
 On a CPU (`--size tiny`, the default there) the same code runs on the zoo's tiny SDXL and student, so the
 script is exercised by the test suite. It writes one JSON file.
 """
@@ -272,6 +274,9 @@ def run(settings: Settings, out_path: Path, work: Path | None = None) -> dict[st
         }
         result["generation"] = bench_generation(settings, base_name, student_name, device)
         result["distillation"] = bench_distillation(settings, base_name, student_name, root, device)
+        from bench.perf.judgebench import bench_judges
+
+        result["judges"] = bench_judges(settings.size, device)  # reward judges' images scored per second
         result["seconds"] = round(time.perf_counter() - tick, 2)
         result["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
     paths.write_json(out_path, result)
@@ -297,7 +302,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"{settings.size} on {result['device_name']}: PEA/plain images/s {gen['ratio_eager']} eager"
           + (f", {gen['ratio_compiled']} compiled" if "ratio_compiled" in gen else "")
           + f"; distillation {dist['cached']['steps_per_s']} steps/s cached vs {dist['uncached']['steps_per_s']} "
-          f"uncached (batch {dist['batch_size']}); {out}")
+          f"uncached (batch {dist['batch_size']}); reward judges "
+          + ", ".join(f"{k} {v['images_per_s']}" for k, v in result["judges"].items() if isinstance(v, dict))
+          + f" img/s; {out}")
     return result
 
 
