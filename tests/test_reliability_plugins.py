@@ -32,7 +32,7 @@ class Case:
     setup: Callable[[Path], list[str]]  # writes the row's inputs under the folder, returns bench's arguments
     code: int
     first: str
-    env: dict[str, str] = field(default_factory=dict)  # `{tmp}` is replaced
+    env: dict[str, str] = field(default_factory=dict)  # set before the setup runs; `{tmp}` is replaced
     fresh: bool = False  # in a new process: nothing loaded before the command (the order of registrations)
     lines: int = 1  # lines on stderr when it fails (the prompt validator lists every problem, then sums up)
 
@@ -86,19 +86,18 @@ def run_case(case: Case, tmp: Path, monkeypatch, capsys) -> tuple[int, str, str]
     """Run one row; returns (exit code, stdout, stderr) after checking code, first line and no writes."""
     from bench import cli
 
+    for key, value in case.env.items():
+        monkeypatch.setenv(key, value.replace("{tmp}", str(tmp)))
     argv = case.setup(tmp)
     roots = [tmp, Path(os.environ["BENCH_HOME"]), Path(os.environ["BENCH_REPORTS_DIR"]),
              Path(os.environ["BENCH_CORPORA_DIR"])]
-    env = {k: v.replace("{tmp}", str(tmp)) for k, v in case.env.items()}
     monkeypatch.setattr(sys, "dont_write_bytecode", True)  # an imported plug-in writes no __pycache__
     before = _tree(*roots)
     if case.fresh:
         proc = subprocess.run([sys.executable, "-B", "-m", "bench.cli", *argv], capture_output=True, text=True,
-                              cwd=tmp, env=dict(os.environ, **env, PYTHONPATH=str(REPO)), timeout=120)
+                              cwd=tmp, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=120)
         code, out, err = proc.returncode, proc.stdout, proc.stderr
     else:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
         monkeypatch.chdir(tmp)
         monkeypatch.setattr(sys, "argv", ["bench", *argv])
         with pytest.raises(SystemExit) as done:
@@ -578,3 +577,123 @@ def test_the_shipped_sets_hold_no_hidden_characters():
 
     reports = validate_all(["general", "culture", "world-general", "world-culture"], langid=False)
     assert [r.problems for r in reports] == [[], [], [], []]
+
+
+# --------------------------------------------------------------------------------------------- 11: leaderboard --check
+
+RESULTS = REPO / "reports" / "results"
+SHOWN = "world-en-world-general-en-e0419dcb3c76.json"  # two of the committed results: an oracle and its PEA
+OTHER = "world-pea-zh-world-general-zh-50c66084fb0f.json"
+
+
+def _board(change: Callable[[Path], None] | None = None) -> Callable[[Path], list[str]]:
+    """reports/ with two committed results and the leaderboard written from them; then `change` applied."""
+    def setup(t: Path) -> list[str]:
+        import shutil
+
+        from bench.report.leaderboard import write_leaderboard
+
+        (t / "reports" / "results").mkdir(parents=True)
+        for name in (SHOWN, OTHER):
+            shutil.copy(RESULTS / name, t / "reports" / "results" / name)
+        write_leaderboard(grids=False, plot=False)
+        if change is not None:
+            change(t / "reports")
+        return ["leaderboard", "--check"]
+    return setup
+
+
+def _edit(name: str, edit: Callable[[dict], None], indent: int | None = 2) -> Callable[[Path], None]:
+    def change(reports: Path) -> None:
+        path = reports / "results" / name
+        summary = json.loads(path.read_text(encoding="utf-8"))
+        edit(summary)
+        path.write_text(json.dumps(summary, indent=indent), encoding="utf-8")
+    return change
+
+
+def _nudge(metric: str, by: float) -> Callable[[dict], None]:
+    def edit(summary: dict) -> None:
+        summary["metrics"][metric]["value"] += by
+    return edit
+
+
+def _set_field(key: str, sub: str, value) -> Callable[[dict], None]:
+    def edit(summary: dict) -> None:
+        summary[key][sub] = value
+    return edit
+
+
+def _several(summary: dict) -> None:
+    summary["metrics"]["fid"]["value"] += 1e-7
+    summary["versions"]["torch"] = "0.0"
+
+
+def _add_result(reports: Path) -> None:
+    summary = json.loads((reports / "results" / OTHER).read_text(encoding="utf-8"))
+    summary["run_id"] = "another-run"
+    (reports / "results" / "another.json").write_text(json.dumps(summary), encoding="utf-8")
+
+
+def _edit_board(old: str, new: str) -> Callable[[Path], None]:
+    def change(reports: Path) -> None:
+        path = reports / "leaderboard.md"
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    return change
+
+
+def _drop_hashes(reports: Path) -> None:
+    from bench.report.digest import HEAD
+
+    path = reports / "leaderboard.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:text.index(HEAD)].rstrip() + "\n", encoding="utf-8")
+
+
+STALE = "reports/leaderboard.md is stale: "
+FIX = "; run `bench leaderboard` and commit it"
+HIDDEN = " (no table shows it: below the displayed precision, or a field not shown)"
+BOARD_ENV = {"BENCH_REPORTS_DIR": "{tmp}/reports"}
+BOARD_CASES = [
+    Case("value-changed-below-the-displayed-precision", _board(_edit(SHOWN, _nudge("clip-score", 1e-9))), 1,
+         f"{{tmp}}/{STALE}reports/results/{SHOWN}: field metrics.clip-score differs from the result it was made "
+         f"from{HIDDEN}{FIX}", env=BOARD_ENV),
+    Case("value-changed-visibly", _board(_edit(OTHER, _nudge("world-accuracy", 0.25))), 1,
+         f"{{tmp}}/{STALE}reports/results/{OTHER}: field metrics.world-accuracy differs from the result it was made "
+         f"from{FIX}", env=BOARD_ENV),
+    Case("field-no-table-shows", _board(_edit(SHOWN, _set_field("versions", "torch", "0.0"))), 1,
+         f"{{tmp}}/{STALE}reports/results/{SHOWN}: field versions.torch differs from the result it was made "
+         f"from{HIDDEN}{FIX}", env=BOARD_ENV),
+    Case("two-fields-changed", _board(_edit(SHOWN, _several)), 1,
+         f"{{tmp}}/{STALE}reports/results/{SHOWN}: fields metrics.fid, versions.torch differ from the result it was "
+         f"made from{HIDDEN}{FIX}", env=BOARD_ENV),
+    Case("result-added", _board(_add_result), 1,
+         f"{{tmp}}/{STALE}reports/results/another.json is not on it (a new result){FIX}", env=BOARD_ENV),
+    Case("result-removed", _board(lambda r: (r / "results" / OTHER).unlink()), 1,
+         f"{{tmp}}/{STALE}it lists reports/results/{OTHER}, which is no longer there{FIX}", env=BOARD_ENV),
+    Case("leaderboard-missing", _board(lambda r: (r / "leaderboard.md").unlink()), 1,
+         f"{{tmp}}/{STALE}it does not exist{FIX}", env=BOARD_ENV),
+    Case("leaderboard-edited-by-hand", _board(_edit_board("| world-en |", "| world-en (best) |")), 1,
+         f"{{tmp}}/{STALE}every result is as recorded, but line ...", env=BOARD_ENV),
+    Case("leaderboard-without-hashes", _board(_drop_hashes), 1,
+         f"{{tmp}}/{STALE}it records no content hashes of its results (an older bench wrote it){FIX}", env=BOARD_ENV),
+    # Identity is content: the same summary written with other whitespace and key order is the same result.
+    Case("result-reserialised", _board(_edit(SHOWN, lambda s: None, indent=None)), 0,
+         "{tmp}/reports/leaderboard.md is current", env=BOARD_ENV),
+]
+
+
+@pytest.mark.parametrize("case", BOARD_CASES, ids=lambda c: c.id)
+def test_leaderboard_check(case, tmp_path, monkeypatch, capsys):
+    run_case(case, tmp_path, monkeypatch, capsys)
+
+
+def test_the_sources_table_shows_each_results_hash(tmp_path, monkeypatch):
+    from bench.core.config import canonical_json
+
+    monkeypatch.setenv("BENCH_REPORTS_DIR", str(tmp_path / "reports"))
+    _board()(tmp_path)
+    text = (tmp_path / "reports" / "leaderboard.md").read_text(encoding="utf-8")
+    summary = json.loads((RESULTS / SHOWN).read_text(encoding="utf-8"))
+    row = next(line for line in text.splitlines() if line.startswith(f"| {SHOWN} | world-en | en |"))
+    assert row.endswith(f" | {hashlib.sha256(canonical_json(summary).encode()).hexdigest()[:16]} |")

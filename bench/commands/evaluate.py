@@ -291,7 +291,7 @@ def leaderboard(
       bench leaderboard --prompts world-general --lang zh,ko --format csv --out zh-ko.csv
     """
     import bench
-    from bench.report.leaderboard import check_leaderboard, leaderboard_path
+    from bench.report.leaderboard import leaderboard_path, stale_reason
 
     for flag, value in (("--prefer", prefer), ("--prompts", prompts), ("--lang", lang), ("--tier", tier),
                         ("--format", fmt)):
@@ -314,8 +314,9 @@ def leaderboard(
             typer.echo("no published result matches these filters (bench leaderboard shows them all)", err=True)
         return
     if check:
-        if not check_leaderboard(chosen):
-            typer.echo(f"{leaderboard_path()} is stale: run `bench leaderboard` and commit it", err=True)
+        reason = stale_reason(chosen)
+        if reason is not None:
+            typer.echo(f"{leaderboard_path()} is stale: {reason}; run `bench leaderboard` and commit it", err=True)
             raise typer.Exit(1)
         typer.echo(f"{leaderboard_path()} is current")
         return

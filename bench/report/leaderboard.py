@@ -14,8 +14,8 @@ from typing import Any
 from bench.core import paths
 from bench.core.errors import BenchError
 from bench.human import leaderboard as human_tables
+from bench.report import digest, paired
 from bench.report import grids as report_grids
-from bench.report import paired
 from bench.report.rows import Entry
 from bench.report.rows import cell as _cell
 from bench.report.rows import row_labels as _row_labels
@@ -130,10 +130,12 @@ def render(entries: list[Entry], prefer: tuple[str, ...] = ()) -> str:
     lines += human_tables.unplaced_tables({str(e.summary.get("run_id")) for e in entries})
     if replaced:
         lines += ["<details><summary>Results replaced by a newer (or preferred) one</summary>", "",
-                  "| result | system | lang | evaluated | replaced by |", "|---|---|---|---|---|"]
-        lines += [f"| {e.file} | {e.system} | {e.lang} | {_evaluated_at(e) or '?'} | {replaced[e.file]} |"
-                  for e in everything if e.file in replaced]
+                  "| result | system | lang | evaluated | replaced by | sha256 |", "|---|---|---|---|---|---|"]
+        lines += [f"| {e.file} | {e.system} | {e.lang} | {_evaluated_at(e) or '?'} | {replaced[e.file]} | "
+                  f"{digest.result_hash(e.summary)} |" for e in everything if e.file in replaced]
         lines += ["", "</details>", ""]
+    if everything:
+        lines += digest.block([(e.file, e.summary) for e in everything])
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -177,14 +179,15 @@ def _set_tables(entries: list[Entry]) -> list[str]:
 
 def _sources(entries: list[Entry]) -> list[str]:
     """Where each number comes from: run, judges, reference statistics, commit."""
-    out = ["<details><summary>Sources</summary>", "", "| result | system | lang | judges | refstats | commit |",
-           "|---|---|---|---|---|---|"]
+    out = ["<details><summary>Sources</summary>", "",
+           "| result | system | lang | judges | refstats | commit | sha256 |", "|---|---|---|---|---|---|---|"]
     for e in entries:
         judges = ", ".join(f"{j['name']} ({j['model_id']}{_weights_label(j.get('weights', ''))})"
                            for j in e.summary.get("judges", {}).values())
         refs = ", ".join(r.get("file", "") for r in e.summary.get("refstats", []))
         commit = ((e.summary.get("git") or {}).get("commit") or "")[:10]
-        out.append(f"| {e.file} | {e.system} | {e.lang} | {judges} | {refs} | {commit} |")
+        out.append(f"| {e.file} | {e.system} | {e.lang} | {judges} | {refs} | {commit} | "
+                   f"{digest.result_hash(e.summary)} |")
     return out + ["", "</details>", ""]
 
 
@@ -217,10 +220,28 @@ def check_leaderboard(prefer: tuple[str, ...] | None = None) -> bool:
 
     Without `prefer`, the preferences recorded in the file itself are used.
     """
+    return stale_reason(prefer) is None
+
+
+def stale_reason(prefer: tuple[str, ...] | None = None) -> str | None:
+    """None when leaderboard.md is current, else what differs: the result file and field, a result added or
+    removed, or the first line that renders differently (bench.report.digest)."""
     path = leaderboard_path()
     prefer = recorded_prefer() if prefer is None else prefer
-    expected = render(load_results(), prefer)  # broken results are an error even without a leaderboard
-    return path.is_file() and path.read_text(encoding="utf-8") == expected
+    entries = load_results()  # broken results are an error even without a leaderboard
+    expected = render(entries, prefer)
+    if not path.is_file():
+        return "it does not exist"
+    committed = path.read_text(encoding="utf-8")
+    return digest.stale_reason(committed, expected, [(e.file, e.summary) for e in entries], _shown(paths.results_dir()))
+
+
+def _shown(folder: Path) -> str:
+    """A folder as a message shows it: relative to the working directory when inside it."""
+    try:
+        return str(folder.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(folder)
 
 
 def write_leaderboard(grids: bool = True, plot: bool = True, prefer: tuple[str, ...] = ()) -> dict[str, Any]:
