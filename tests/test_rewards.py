@@ -270,3 +270,20 @@ def test_agreement_tables_include_the_reward_metrics(tmp_path):
              {"prompt_id": "p1", "sample": 0, "left_system": "A", "right_system": "B", "answer": "left"}]
     out = agreement(votes, scores, {"A": 1010.0, "B": 990.0}, n_boot=10, seed=0)
     assert out["imagereward"]["agreement"] == 0.5 and out["imagereward"]["n"] == 2
+
+
+def test_reward_judges_option_takes_a_folder_or_a_name(run, tmp_path):
+    import shutil
+
+    folder = tmp_path / "my-imagereward"
+    shutil.copytree(zoo.ensure("tiny-imagereward"), folder)
+    summary = evaluate_run(run, EvalConfig(metrics=("imagereward",), reward_judges=(f"imagereward={folder}",)))
+    judge = summary["judges"][str(folder)]
+    assert judge["model_id"] == str(folder) and judge["weights"].startswith("sha256:")
+    same = scores(run, "imagereward")["value"].to_numpy()
+    evaluate_run(run, EvalConfig(metrics=("imagereward",), reward_judges=("imagereward=tiny-imagereward",)))
+    np.testing.assert_allclose(scores(run, "imagereward")["value"].to_numpy(), same, atol=1e-6)
+    for bad, message in (("pickscore", "ROLE=JUDGE"), ("clip=tiny-clip", "ROLE=JUDGE"),
+                         ("hpsv2=tiny-pickscore", "not a hpsv2 judge"), ("hpsv2=tiny-hps", "did you mean")):
+        with pytest.raises(BenchError, match=message):
+            evaluate_run(run, EvalConfig(metrics=("hpsv2",), reward_judges=(bad,)))

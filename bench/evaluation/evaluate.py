@@ -69,6 +69,9 @@ class EvalConfig:
                                     "judge-check --list), or a Qwen2-VL / Qwen2.5-VL hub id or folder. Those metrics "
                                     "run by default only when this or the prompt set names one; --metrics vqascore "
                                     "alone uses the tier's (qwen2.5-vl-7b, tiny-qwen2.5-vl).")
+    reward_judges: tuple[str, ...] | None = setting(None, "Reward judges instead of the tier's, as ROLE=JUDGE "
+                                                    "(roles pickscore, imagereward, hpsv2; JUDGE a name, hub id or "
+                                                    "folder), comma-separated.")
     mode: str = setting("clean", "clean-fid mode.", choices=("clean", "legacy_tensorflow", "legacy_pytorch"))
     refstats: str | None = setting(None, "Reference statistics name for FID, KID and CMMD (bench refstats list).")
     refstats_any_size: bool = setting(False, "Accept reference statistics built at another size than the run's "
@@ -110,6 +113,9 @@ class EvalContext:
         self.vqa_judge_named = bool(cfg.vqa_judge or preset.get("vqa_judge"))
         self.vqa_judge = resolve_vqa_judge(cfg.vqa_judge or preset.get("vqa_judge") or default_vqa_judge(self.tier))
         self._vqa: dict[tuple[str, int, str], float] = {}
+        from bench.instruments.rewards import resolve_reward_judges
+
+        self.reward_judges = resolve_reward_judges(cfg.reward_judges or ())  # role -> judge (bench.metrics.reward)
         # CMMD's embedding model: the reference's CLIP for real runs, the English judge for tiny ones
         self.cmmd_judge = preset.get("cmmd_judge") or (self.judge_en if self.tier == "tiny" else CMMD_JUDGE)
         JUDGES.get(self.judge)

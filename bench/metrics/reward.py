@@ -35,7 +35,7 @@ class RewardMetric(Metric):
     def judge_name(self, ctx) -> str:
         from bench.instruments.judges import tier_default
 
-        name = tier_default(ctx.tier, self.role)
+        name = getattr(ctx, "reward_judges", {}).get(self.role) or tier_default(ctx.tier, self.role)
         if not name:
             raise BenchError(f"no {self.role} judge for tier '{ctx.tier}'")
         return name
