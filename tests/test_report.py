@@ -42,11 +42,11 @@ def test_tables_have_systems_by_languages_with_best_bold_and_arrows(reports):
     assert "#### CLIP score \u2191 (altclip-m18)" in real and "#### FID \u2193 (inception vs coco)" in real
     assert "| system | ko | zh |" in real
     # pea-ko and pea-zh share one row; higher CLIP score is better; pea-ko is alone in its column: not bold
-    assert "| pea-<lang> | 28.00 ± 0.50 (n=40) | **31.00 ± 0.50 (n=40)** |" in real
+    assert "| pea-&lt;lang&gt; | 28.00 ± 0.50 (n=40) | **31.00 ± 0.50 (n=40)** |" in real
     assert "| translate-sdxl |  | 29.00 ± 0.50 (n=40) |" in real
     assert "| translate-sdxl |  | **15.00 (n=40)** |" in real  # lower FID is better
     assert "tiny-pea-zh" not in real and "99.00" not in real  # tiny results never mix into real tables
-    assert "tiny-pea-<lang>" in tiny and "random weights only show that the pipeline runs" in tiny
+    assert "tiny-pea-&lt;lang&gt;" in tiny and "random weights only show that the pipeline runs" in tiny
 
 
 def _evaluated(summary, when):
@@ -63,7 +63,7 @@ def test_one_row_per_system_set_language_and_tier_newest_or_preferred(reports, m
                                                     "2026-02-01T00:00:00+00:00"))
     # a clone that evaluated the same system again under another run id: one row, the newest
     text = render(load_results())
-    assert text.count("| pea-<lang> |") == 2  # one row per metric table (CLIP score, FID)
+    assert text.count("| pea-&lt;lang&gt; |") == 2  # one row per metric table (CLIP score, FID)
     assert "33.00 ± 0.50" in text and "31.00 ± 0.50" not in text
     assert "| pea-zh-culture-zh-abc.json | pea-zh | zh | 2026-01-01T00:00:00+00:00 | pea-zh-culture-zh-zzz |" in text
     # an explicit preference wins over the newer result, and --check keeps using it
@@ -73,7 +73,7 @@ def test_one_row_per_system_set_language_and_tier_newest_or_preferred(reports, m
     assert check_leaderboard() and not check_leaderboard(prefer=())
     # the same system in another tier or prompt set is another row
     paths.write_json(results / "c.json", _summary("pea-zh", "zh", prompt_set="general", run_id="pea-zh-general-zh-1"))
-    assert "| pea-<lang> |" in render(load_results()).split("### Prompt set: general v1")[1]
+    assert "| pea-&lt;lang&gt; |" in render(load_results()).split("### Prompt set: general v1")[1]
     monkeypatch.setattr(sys, "argv", ["bench", "leaderboard", "--prefer", "no-such-run", "--no-grids"])
     with pytest.raises(SystemExit) as exc:
         cli.main()

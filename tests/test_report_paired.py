@@ -90,7 +90,7 @@ def test_strategy_gaps_and_tables(reports):
     assert pea_asis["diff"] == pytest.approx(0.65, abs=0.03) and pea_asis["ci"][0] > 0 and pea_asis["reject"]
     assert ("pea-<lang>", "translate-toy", "zh") in between and ("asis-toy", "pea-<lang>", "zh") not in between
     text = render(entries)
-    assert "| pea-<lang> − asis-toy |" in text and "(4 comparisons)" in text
+    assert "| pea-&lt;lang&gt; − asis-toy |" in text and "(4 comparisons)" in text
     assert "#### accuracy \u2191 per category" in text and "| system (lang) | arts | food | nature |" in text
     assert "(n=30\u00d72)" in text  # metric cells say prompts x samples
 

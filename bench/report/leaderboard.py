@@ -16,7 +16,7 @@ from bench.core.errors import BenchError
 from bench.human import leaderboard as human_tables
 from bench.report import digest, paired
 from bench.report import grids as report_grids
-from bench.report.rows import Entry
+from bench.report.rows import Entry, md_text
 from bench.report.rows import cell as _cell
 from bench.report.rows import row_labels as _row_labels
 from bench.report.rows import system_family as _system_family
@@ -131,7 +131,7 @@ def render(entries: list[Entry], prefer: tuple[str, ...] = ()) -> str:
     if replaced:
         lines += ["<details><summary>Results replaced by a newer (or preferred) one</summary>", "",
                   "| result | system | lang | evaluated | replaced by | sha256 |", "|---|---|---|---|---|---|"]
-        lines += [f"| {e.file} | {e.system} | {e.lang} | {_evaluated_at(e) or '?'} | {replaced[e.file]} | "
+        lines += [f"| {e.file} | {md_text(e.system)} | {e.lang} | {_evaluated_at(e) or '?'} | {replaced[e.file]} | "
                   f"{digest.result_hash(e.summary)} |" for e in everything if e.file in replaced]
         lines += ["", "</details>", ""]
     if everything:
@@ -172,7 +172,7 @@ def _set_tables(entries: list[Entry]) -> list[str]:
                 text = _cell(result)
                 bold = lang in best and result.get("value") == best[lang]
                 row_cells.append(f"**{text}**" if bold else text)
-            out.append(f"| {label} | " + " | ".join(row_cells) + " |")
+            out.append(f"| {md_text(label)} | " + " | ".join(row_cells) + " |")
         out.append("")
     return out
 
@@ -186,7 +186,7 @@ def _sources(entries: list[Entry]) -> list[str]:
                            for j in e.summary.get("judges", {}).values())
         refs = ", ".join(r.get("file", "") for r in e.summary.get("refstats", []))
         commit = ((e.summary.get("git") or {}).get("commit") or "")[:10]
-        out.append(f"| {e.file} | {e.system} | {e.lang} | {judges} | {refs} | {commit} | "
+        out.append(f"| {e.file} | {md_text(e.system)} | {e.lang} | {judges} | {refs} | {commit} | "
                    f"{digest.result_hash(e.summary)} |")
     return out + ["", "</details>", ""]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.metrics.pairing import is_oracle, system_info
+from bench.report.rows import md_text
 from bench.stats.holm import holm
 from bench.stats.paired import PerImage, paired_difference
 
@@ -178,7 +179,8 @@ def headline(entries: list) -> list[str]:
            f"the exact test cannot reject even where the interval excludes zero); n: {_n_label(list(gaps.values()))}.",
            "", "| strategy | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
     for strategy in sorted({s for s, _ in gaps}):
-        out.append(f"| {strategy} | " + " | ".join(_gap_cell(gaps.get((strategy, lang))) for lang in langs) + " |")
+        out.append(f"| {md_text(strategy)} | " + " | ".join(_gap_cell(gaps.get((strategy, lang))) for lang in langs)
+                   + " |")
     out.append("")
     between = strategy_gaps(entries, metric)
     if between:
@@ -189,7 +191,8 @@ def headline(entries: list) -> list[str]:
                 f"this table ({len(between)} comparisons).", "",
                 "| A − B | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
         for a, b in pairs:
-            out.append(f"| {a} − {b} | " + " | ".join(_gap_cell(between.get((a, b, lang))) for lang in langs) + " |")
+            out.append(f"| {md_text(a)} − {md_text(b)} | "
+                       + " | ".join(_gap_cell(between.get((a, b, lang))) for lang in langs) + " |")
         out.append("")
     return out
 
@@ -208,8 +211,8 @@ def other_gaps(entries: list) -> list[str]:
                 f"{_n_label(list(gaps.values()))})", "",
                 "| strategy | " + " | ".join(langs) + " |", "|---|" + "---|" * len(langs)]
         for strategy in sorted({s for s, _ in gaps}):
-            out.append(f"| {strategy} | " + " | ".join(_gap_cell(gaps.get((strategy, lang))) for lang in langs)
-                       + " |")
+            out.append(f"| {md_text(strategy)} | "
+                       + " | ".join(_gap_cell(gaps.get((strategy, lang))) for lang in langs) + " |")
         out.append("")
     if not out:
         return []
@@ -233,7 +236,7 @@ def category_tables(entries: list) -> list[str]:
         out += [f"#### {_display(entries, metric)} per category", "",
                 "| system (lang) | " + " | ".join(cats) + " |", "|---|" + "---|" * len(cats)]
         for label, per in rows:
-            out.append(f"| {label} | " + " | ".join(cell(per[c] | {"n_prompts": per[c].get("prompts")})
+            out.append(f"| {md_text(label)} | " + " | ".join(cell(per[c] | {"n_prompts": per[c].get("prompts")})
                                                    if c in per else "" for c in cats) + " |")
         out.append("")
     return out

@@ -67,6 +67,11 @@ def cell(result: dict) -> str:
     return f"{text}{mark} (n={n if n is not None else '?'})"
 
 
+def md_text(text: str) -> str:
+    """A name as markdown table text: '<lang>' would be read as an HTML tag and '|' would end the cell."""
+    return str(text).replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
 def system_family(entry: Entry) -> str:
     """The system name with its language suffix as '<lang>' (pea-zh -> pea-<lang>), so one row spans languages."""
     suffix = f"-{entry.lang}"
