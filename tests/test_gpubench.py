@@ -24,5 +24,28 @@ def test_gpu_bench_runs_at_tiny_size_and_writes_consistent_json(tmp_path, bench_
     assert dist["cached"]["losses"] == pytest.approx(dist["uncached"]["losses"], rel=1e-5)
     assert dist["speedup_cached"] == pytest.approx(dist["cached"]["steps_per_s"] / dist["uncached"]["steps_per_s"],
                                                    rel=1e-3)
+    modes = gen["modes"]
+    assert modes["images"] == 2 and modes["per_image"]["images_per_s"] > 0 and modes["batched"]["images_per_s"] > 0
+    assert modes["batched_over_per_image"] == pytest.approx(
+        modes["batched"]["images_per_s"] / modes["per_image"]["images_per_s"], rel=1e-3)
+    translation = result["translation"]
+    assert translation["model"] == "zoo:tiny-translator" and translation["captions"] == 16
+    assert translation["batch_size"] == 8 and translation["sorted_by_length"] and translation["captions_per_s"] > 0
+    assert translation["captions_per_s"] == pytest.approx(16 / translation["seconds"], rel=1e-2)
     full = default_settings("full")
     assert (full.resolution, full.dtype, full.train_batch, full.compile) == (1024, "fp16", 10, True)
+
+
+def test_nllb_inputs_have_caption_lengths_and_the_published_model_builds():
+    """The full-size translation's inputs and model, without running it (no GPU here; meta device)."""
+    from bench.models import fullsize
+    from bench.perf.throughput import _full_inputs, captions
+
+    texts = captions(64)
+    ids = _full_inputs(texts)
+    lengths = [len(i) for i in ids]
+    assert len(ids) == 64 and min(lengths) >= 8 and max(lengths) <= 24  # 6-20 words, one token each, + 2
+    assert all(4 <= t < 256_000 for row in ids for t in row)
+    model = fullsize.build("nllb-600m")
+    assert model.config.d_model == 1024 and model.config.vocab_size == 256_206
+    assert fullsize.parameter_count(model) == 615_073_792

@@ -1,4 +1,4 @@
-"""`make gpu-bench`: throughput of SDXL + PEA against plain SDXL, and of distillation, with random weights.
+"""`make gpu-bench`: throughput of SDXL + PEA against plain SDXL, of distillation and of translation, random weights.
 
 On a CUDA machine (`--size full`, the default there) it writes full-size SDXL base and Chinese-CLIP folders
 with random weights from the published configs (bench.models.fullsize; nothing is downloaded), then measures
@@ -8,7 +8,9 @@ with random weights from the published configs (bench.models.fullsize; nothing i
     the UNet; the figure is the ratio PEA / plain;
   - distillation (the `bench train` Trainer, batch 10) in steps/s with cached and uncached frozen inputs;
   - the reward judges (PickScore, ImageReward, HPS v2.1) in images scored per second, fp16, batch 16
-    (bench.perf.judgebench).
+    (bench.perf.judgebench);
+  - the harness's per-image and batched generation (images/s at 1024 px) and NLLB-200-distilled-600M
+    translation (captions/s, peak memory; fp16, batches of 64 sorted by length): bench.perf.throughput.
 On a CPU (`--size tiny`, the default there) the same code runs on the zoo's tiny SDXL and student, so the
 script is exercised by the test suite. It writes one JSON file.
 """
@@ -186,6 +188,11 @@ def bench_generation(settings: Settings, base_name: str, student_name: str, devi
 
     out: dict[str, Any] = {"resolution": r, "steps": settings.steps, "images_per_call": n, "dtype": settings.dtype,
                            "guidance": 7.5, "scheduler": type(plain.scheduler).__name__}
+    from bench.perf.throughput import bench_generation_modes
+
+    # The harness's two batching modes on the plain pipeline: what one pipeline call per image costs.
+    pairs = [PROMPTS[i % len(PROMPTS)][1] for i in range(max(2, n))]  # a batch of one would compare nothing
+    out["modes"] = bench_generation_modes(plain, pairs, settings.steps, r, settings.repeats, device)
     variants = [("eager", False)] + ([("compiled", True)] if settings.compile else [])
     for label, compiled in variants:
         if compiled:
@@ -277,6 +284,10 @@ def run(settings: Settings, out_path: Path, work: Path | None = None) -> dict[st
         from bench.perf.judgebench import bench_judges
 
         result["judges"] = bench_judges(settings.size, device)  # reward judges' images scored per second
+        from bench.perf.throughput import bench_translation
+
+        full = settings.size == "full"
+        result["translation"] = bench_translation(settings.size, device, batch=64 if full else 8, batches=8 if full else 2)
         result["seconds"] = round(time.perf_counter() - tick, 2)
         result["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
     paths.write_json(out_path, result)
@@ -302,7 +313,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"{settings.size} on {result['device_name']}: PEA/plain images/s {gen['ratio_eager']} eager"
           + (f", {gen['ratio_compiled']} compiled" if "ratio_compiled" in gen else "")
           + f"; distillation {dist['cached']['steps_per_s']} steps/s cached vs {dist['uncached']['steps_per_s']} "
-          f"uncached (batch {dist['batch_size']}); reward judges "
+          f"uncached (batch {dist['batch_size']}); generation batched/per-image images/s "
+          f"{gen['modes']['batched_over_per_image']}; translation {result['translation']['captions_per_s']} "
+          "captions/s; reward judges "
           + ", ".join(f"{k} {v['images_per_s']}" for k, v in result["judges"].items() if isinstance(v, dict))
           + f" img/s; {out}")
     return result

@@ -65,6 +65,11 @@ COMPONENTS: dict[str, Component] = {c.name: c for c in (
     Component("mt5-xl", "mt5-xl.json", "transformers", "MT5ForConditionalGeneration",
               "google/mt5-xl", "pytorch_model.bin",
               3_700_000_000, 50_000_000, "mT5 paper, model sizes table: mT5-XL 3.7B"),
+    # The default corpus translator (bench.models.translators; gpu-bench measures its rate)
+    Component("nllb-600m", "nllb-200-distilled-600M.json", "transformers", "M2M100ForConditionalGeneration",
+              "facebook/nllb-200-distilled-600M", "pytorch_model.bin", 600_000_000, 50_000_000,
+              "NLLB-200 paper (NLLB Team 2022), distilled dense models: NLLB-200-Distilled 600M (615,073,792 here, "
+              "the output head shared with the embeddings)"),
     # The reward judges (bench.instruments.rewards)
     Component("pickscore", "pickscore-v1.json", "transformers", "CLIPModel", "yuvalkirstain/PickScore_v1",
               "model.safetensors", 986_110_000, 5_000, "open_clip's model profile: ViT-H-14 986.11M (image 632.08M, "
