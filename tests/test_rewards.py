@@ -287,3 +287,19 @@ def test_reward_judges_option_takes_a_folder_or_a_name(run, tmp_path):
                          ("hpsv2=tiny-pickscore", "not a hpsv2 judge"), ("hpsv2=tiny-hps", "did you mean")):
         with pytest.raises(BenchError, match=message):
             evaluate_run(run, EvalConfig(metrics=("hpsv2",), reward_judges=(bad,)))
+
+
+def test_real_runs_without_the_weights_skip_the_rewards_and_name_the_missing_file(bench_home, tmp_path, monkeypatch):
+    from evalkit import make_run, write_prompt_set
+
+    from bench.evaluation.evaluate import EvalContext
+    from bench.evaluation.scoring import choose_metrics
+    from bench.generation.runs import read_run
+
+    monkeypatch.setenv("BENCH_PROMPTS_DIR", str(write_prompt_set(tmp_path / "prompts")))
+    real = make_run(tmp_path / "runs", run_id="real-culture-zh", n_prompts=2, samples=1, tier="real")
+    with pytest.raises(BenchError) as info:
+        evaluate_run(real, EvalConfig(metrics=("imagereward",)))
+    assert "THUDM/ImageReward" in str(info.value) and "not available offline" in str(info.value)
+    _, skipped = choose_metrics(EvalContext(read_run(real), EvalConfig()), None)
+    assert "yuvalkirstain/PickScore_v1" in skipped["pickscore"] and "xswu/HPSv2" in skipped["hpsv2"]
