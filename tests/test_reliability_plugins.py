@@ -73,13 +73,13 @@ def _tree(*roots: Path) -> dict[str, str]:
     return out
 
 
-def _expect_first(first: str, text: str, tmp: Path) -> None:
+def _expect_first(first: str, text: str, tmp: Path, context: object = None) -> None:
     line = (text.splitlines() or [""])[0]
     want = first.replace("{tmp}", str(tmp)).replace("{home}", os.environ["BENCH_HOME"])
     if want.endswith("..."):
-        assert line.startswith(want[:-3]), line
+        assert line.startswith(want[:-3]), (line, context)
     else:
-        assert line == want
+        assert line == want, context
 
 
 def run_case(case: Case, tmp: Path, monkeypatch, capsys) -> tuple[int, str, str]:
@@ -105,7 +105,7 @@ def run_case(case: Case, tmp: Path, monkeypatch, capsys) -> tuple[int, str, str]
         code = done.value.code if isinstance(done.value.code, int) else 0
         out, err = capsys.readouterr()
     assert code == case.code, (out, err)
-    _expect_first(case.first, err if code else out, tmp)
+    _expect_first(case.first, err if code else out, tmp, (out, err))
     if code == 2:
         assert "Traceback" not in err and len(err.strip().splitlines()) == case.lines, err
     assert _tree(*roots) == before, "the command wrote or changed files"
@@ -179,6 +179,32 @@ HALF_WAY = """
 """
 
 
+NAMED = """
+    from bench.instruments.judges import JudgeSpec, register_judge
+
+    def register():
+        register_judge(JudgeSpec({name!r}, "zoo:tiny-clip-judge", "clip", "tiny", ("en",)))
+"""
+PEA_NAME = """
+    from bench.models.pipelines import SystemSpec, register_system
+
+    def register():
+        register_system(SystemSpec("pea:mine", "asis", "tiny", base="tiny-sd15"))
+"""
+EXITS = """
+    import sys
+
+    def register():
+        sys.exit(3)
+"""
+QUEUED_ORACLE = """
+    from bench.core.registry import register_later
+
+    def register():
+        register_later("crowd oracle", "world", "clash:READER")  # the toy world queues one named 'world' too
+"""
+
+
 def _two_plugins(t: Path) -> Path:
     _plugin(JUDGE.format(name="shared-judge"), "first_plugin")(t)
     _plugin(JUDGE.format(name="shared-judge"), "second_plugin")(t)
@@ -237,6 +263,22 @@ PLUGIN_CASES = [
          env={"BENCH_PLUGINS": "{tmp}/plugins/clash.py"}, fresh=True),
     Case("plugin-failing-half-way", _inc(_plugin(HALF_WAY), "models"), 2,
          "error: plug-in {tmp}/plugins/clash.py failed: RuntimeError: the plug-in's own bug"),
+    Case("name-with-a-zero-width-space", _inc(_plugin(NAMED.format(name="clip-l\u200b")), "models"), 2,
+         "error: plug-in {tmp}/plugins/clash.py registers judge 'clip-l\\u200b': a name holds a space, control or "
+         "invisible character"),
+    Case("name-not-nfc", _inc(_plugin(NAMED.format(name="cafe\u0301")), "models"), 2,
+         "error: plug-in {tmp}/plugins/clash.py registers judge 'cafe\u0301': a name is not NFC-normalised (the "
+         "same letters typed would not find it)"),
+    Case("name-empty", _inc(_plugin(NAMED.format(name="")), "models"), 2,
+         "error: plug-in {tmp}/plugins/clash.py registers judge '': a name must be a non-empty string"),
+    Case("system-named-like-a-checkpoint", _inc(_plugin(PEA_NAME), "models"), 2,
+         "error: system name 'pea:mine': names starting with 'pea:' are the checkpoints' (pea:<checkpoint>); "
+         "choose another"),
+    Case("register-calls-sys-exit", _inc(_plugin(EXITS), "models"), 2,
+         "error: plug-in {tmp}/plugins/clash.py failed: SystemExit: 3"),
+    Case("two-queued-entries-one-name", _inc(_plugin(QUEUED_ORACLE), "models"), 2,
+         _clash("crowd oracle entry 'world'", "plug-in bench.world.plugins", "plug-in {tmp}/plugins/clash.py",
+                "rename one of them, or load only one of the two plug-ins"), fresh=True),
     Case("a-new-name-is-fine", _inc(_plugin(JUDGE.format(name="my-own-judge")), "models", "--tier", "real"), 0,
          "...", ),
 ]

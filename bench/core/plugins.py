@@ -139,7 +139,7 @@ def _run(key: str, loader, strict: bool) -> None:
         if strict:
             raise
         log.warning("plug-in %s not loaded", key, exc_info=True)
-    except Exception as exc:  # a plug-in's own bug: say whose it is
+    except (Exception, SystemExit) as exc:  # a plug-in's own bug (sys.exit() included): say whose it is
         _forget(key)
         if strict:
             raise BenchError(f"plug-in {key} failed: {type(exc).__name__}: {exc}") from exc

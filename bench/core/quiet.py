@@ -30,6 +30,8 @@ def _disable_library_bars() -> None:
     import importlib.util
     import sys
 
+    if "transformers.utils.logging" in sys.modules:  # imported already: it has read its environment variables
+        sys.modules["transformers.utils.logging"].disable_progress_bar()
     if "diffusers.utils.logging" in sys.modules:
         _silence_diffusers(sys.modules["diffusers.utils.logging"])
         return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import unicodedata
 import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar, cast
@@ -25,6 +26,35 @@ BUILT_IN = "built-in"  # the origin of entries pea-bench registers itself
 
 class NameClash(BenchError, ValueError):
     """Two registrations of one name (built-in and plug-in, two plug-ins, or one plug-in twice)."""
+
+
+class BadName(BenchError, ValueError):
+    """A name no command line could type back (empty, not text, with spaces or invisible characters)."""
+
+
+def check_name(kind: str, name: object, origin: str) -> None:
+    """Raise BadName, naming who registered it, unless a user can type `name` and see it as it is."""
+    problem = None
+    if not isinstance(name, str) or not name:
+        problem = "must be a non-empty string"
+    elif not name.isprintable() or any(ch.isspace() for ch in name):
+        # isprintable() is False for Unicode's Other (Cc, Cf, Cs, Co, Cn) and separators: a zero-width
+        # space would make a second 'clip-l' that lists like the first
+        problem = "holds a space, control or invisible character"
+    elif unicodedata.normalize("NFC", name) != name:
+        problem = "is not NFC-normalised (the same letters typed would not find it)"
+    if problem:
+        raise BadName(f"{describe_origin(origin)} registers {kind} {name!r}: a name {problem}")
+
+
+def clash(kind: str, name: str, first: str, second: str) -> NameClash:
+    """The one-line error for a second registration of `name`, naming both origins."""
+    if first == second:
+        return NameClash(f"{describe_origin(first)} registers {kind} '{name}' twice")
+    advice = ("rename the plug-in's" if BUILT_IN in (first, second)
+              else "rename one of them, or load only one of the two plug-ins")
+    return NameClash(f"{kind} '{name}' is registered by both {describe_origin(first)} and "
+                     f"{describe_origin(second)}: {advice}")
 
 
 def describe_origin(origin: str) -> str:
@@ -89,22 +119,14 @@ class Registry(Generic[T]):
 
     def _add(self, name: str, item: T | Lazy, origin: str | None = None) -> None:
         origin = origin or current_origin()
+        check_name(self.kind, name, origin)
         if origin != BUILT_IN and self.builtins is not None:
             load_builtins, self.builtins = self.builtins, None
             load_builtins()
         if name in self._entries:
-            raise self._clash(name, self._origin.get(name, BUILT_IN), origin)
+            raise clash(self.kind, name, self._origin.get(name, BUILT_IN), origin)
         self._entries[name] = item
         self._origin[name] = origin
-
-    def _clash(self, name: str, first: str, second: str) -> NameClash:
-        """The one-line error for a second registration of `name`, naming both origins."""
-        if first == second:
-            return NameClash(f"{describe_origin(first)} registers {self.kind} '{name}' twice")
-        advice = ("rename the plug-in's" if BUILT_IN in (first, second)
-                  else "rename one of them, or load only one of the two plug-ins")
-        return NameClash(f"{self.kind} '{name}' is registered by both {describe_origin(first)} and "
-                         f"{describe_origin(second)}: {advice}")
 
     def origin(self, name: str) -> str | None:
         """BUILT_IN or the plug-in that registered `name`; None when it is not registered."""
@@ -183,7 +205,12 @@ def register_later(key: str, name: str, target: str) -> None:
         if registry.key == key:
             registry.register_lazy(name, target)
             return
-    _LATER.setdefault(key, []).append((name, target, current_origin()))
+    origin = current_origin()
+    check_name(key, name, origin)
+    for queued, _, first in _LATER.get(key, []):
+        if queued == name:  # two queued entries: the registry would only find out when it is created
+            raise clash(f"{key} entry", name, first, origin)
+    _LATER.setdefault(key, []).append((name, target, origin))
 
 
 def forget_origin(origin: str) -> None:

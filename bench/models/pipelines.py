@@ -139,12 +139,16 @@ class SystemSpec:
 
 
 SYSTEMS: Registry[SystemSpec] = Registry("model", hint="bench models lists them")
+CHECKPOINT_PREFIX = "pea:"  # `--model pea:<checkpoint>`: any `bench train` checkpoint, base and language from it
 
 
 def register_system(spec: SystemSpec) -> SystemSpec:
     """Add one system to the registry (checked for a known kind)."""
     if spec.kind not in KINDS:
         raise ValueError(f"system kind {spec.kind!r} is not one of {KINDS}")
+    if spec.name.startswith(CHECKPOINT_PREFIX):  # get_system() reads these as checkpoints: it would never be found
+        raise BenchError(f"system name {spec.name!r}: names starting with '{CHECKPOINT_PREFIX}' are the "
+                         "checkpoints' (pea:<checkpoint>); choose another")
     return SYSTEMS.register(spec.name, spec)
 
 
@@ -190,7 +194,6 @@ register_system(SystemSpec(
     pipeline="StableDiffusionPipeline", resolution=64, description="tiny offline Taiyi-like pipeline (BERT-like encoder)"))
 
 
-CHECKPOINT_PREFIX = "pea:"  # `--model pea:<checkpoint>`: any `bench train` checkpoint, base and language from it
 
 
 def get_system(name: str) -> SystemSpec:
