@@ -16,7 +16,7 @@ def compare(
     run_a: str = typer.Argument(..., help="Run folder or run id (A)."),
     run_b: str = typer.Argument(..., help="Run folder or run id (B); the table shows A - B."),
     metrics: str = typer.Option(None, "--metrics", help="Comma-separated metrics; default: every shared one."),
-    out: Path = typer.Option(None, "--out", help="JSON output (default: BENCH_HOME/compare/<A>--<B>.json)."),
+    out: Path = typer.Option(None, "--out", help="JSON output (default: BENCH_HOME/compare/<A>--<B>.json); missing folders are created, a symlink or device is written through."),
     no_consistency: bool = typer.Option(False, "--no-consistency", help="Skip the image cosine between runs."),
     device: str = typer.Option("cpu", "--device", help="Where the judge runs for the consistency (cpu, cuda)."),
 ) -> None:

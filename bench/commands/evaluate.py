@@ -276,7 +276,7 @@ def leaderboard(
     tier: str = typer.Option(None, "--tier", help="Only this tier (real or tiny); prints."),
     fmt: str = typer.Option(None, "--format", help="Print (or --out) the tables as md, csv or json instead of "
                                                    "writing reports/leaderboard.md."),
-    out: Path = typer.Option(None, "--out", help="Write the filtered/exported tables to this file."),
+    out: Path = typer.Option(None, "--out", help="Write the filtered/exported tables to this file; missing folders are created, a symlink or device is written through."),
 ) -> None:
     """Write reports/leaderboard.md from reports/results/*.json, plus image grids and a plot.
 

@@ -108,7 +108,7 @@ def list_studies() -> None:
 
 def export(
     study: str = typer.Option(..., "--study", help="Study id."),
-    out: str = typer.Option(None, "--out", help="Folder (default reports/human)."),
+    out: str = typer.Option(None, "--out", help="Folder (default reports/human); created when missing."),
 ) -> None:
     """Write every vote of a study as JSONL and parquet (GenAI-Arena battle fields included)."""
     from pathlib import Path

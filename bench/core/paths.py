@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -19,14 +18,19 @@ from typing import Any
 
 from bench.core.errors import BenchError
 
+# Re-exported: every writer reaches the write helpers through this module.
+from bench.core.writes import DiskFull as DiskFull
+from bench.core.writes import atomic_write as atomic_write
+from bench.core.writes import clean_temps as clean_temps
+from bench.core.writes import fsync_path as fsync_path
+from bench.core.writes import staged as staged
+from bench.core.writes import temp_folder as temp_folder
+
 # The checkout this module was loaded from (git commit lookups; shipped data when not installed as a wheel).
 _PACKAGE = Path(__file__).resolve().parent.parent  # bench/ (this module is bench/core/paths.py)
 REPO_ROOT = _PACKAGE.parent
 # A wheel carries the checkout's shipped data (prompts/, corpora/sample/) here; setup.py copies it in.
 _PACKAGED = _PACKAGE / "_shipped"
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 # An id that names one file: letters and digits of any script (with their combining marks) and '.', '_', '-',
 # starting with a letter or digit; never a separator, '..', a control or format character or a leading dot.
@@ -203,39 +207,19 @@ def child(parent: Path, name: str, what: str = "id") -> Path:
     return parent / safe_id(name, what)
 
 
-def atomic_write(path: Path, write: Callable[..., Any]) -> Path:
-    """Call write(tmp) on a temporary file beside `path`, then rename it into place."""
-    path = Path(path)
-    if path.is_dir():  # else the rename fails naming the temporary file, not what the user gave
-        raise BenchError(f"{path} is a folder; give the path of a file to write (a new name inside it, say)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would.
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_bytes(path: Path, data: bytes) -> Path:
     """Atomically write bytes."""
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Atomically write UTF-8 text."""
-    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+def write_text(path: Path, text: str, durable: bool = True) -> Path:
+    """Atomically write UTF-8 text (durable=False: an intermediate file, not fsynced)."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), durable=durable)
 
 
-def write_json(path: Path, obj: Any) -> Path:
+def write_json(path: Path, obj: Any, durable: bool = True) -> Path:
     """Atomically write pretty, key-sorted JSON (stable across runs, diff-friendly)."""
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", durable=durable)
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

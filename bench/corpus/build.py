@@ -234,7 +234,9 @@ def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
     if lang.code == "en":
         raise BenchError("the target language is English; pick the language to build captions in (e.g. --lang ko)")
     name = config.corpus_name()
-    paths.corpus_dir(name)  # validates the name before any work
+    folder = paths.corpus_dir(name)  # validates the name before any work
+    for part in (folder, folder / ".progress", folder / "data"):  # a killed writer's temporary files
+        paths.clean_temps(part)
     rank, world = runtime.process_layout()
     sources = open_sources(config)
     try:

@@ -276,6 +276,8 @@ def evaluate_run(run: Path, cfg: EvalConfig = EvalConfig()) -> dict[str, Any]:
 
     started = time.perf_counter()
     info = read_run(run)
+    for part in (info.path, paths.run_scores_dir(info.path), info.path / "features"):
+        paths.clean_temps(part)  # what a killed evaluation left half-written
     ctx = EvalContext(info, cfg)
     metrics, skipped = choose_metrics(ctx, cfg.metrics)
     for metric in metrics:

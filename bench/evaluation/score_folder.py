@@ -101,9 +101,23 @@ def map_images(cfg: FolderConfig):
         if (pid, sample) in seen:
             raise BenchError(f"{file} and {seen[(pid, sample)]} are both prompt {pid} sample {sample}")
         seen[(pid, sample)] = file
+    for file, _, _ in found:
+        _check_image(file)
     order = {p.id: i for i, p in enumerate(prompt_set.prompts)}
     found.sort(key=lambda t: (order[t[1]], t[2]))
     return prompt_set, [(file, prompts[pid], sample) for file, pid, sample in found]
+
+
+def _check_image(file: Path) -> None:
+    """Refuse a file that does not decode as an image before anything is copied."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(file) as image:
+            image.load()
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise BenchError(f"{file} is not a readable image ({' '.join(str(exc).split())[:120]}); "
+                         "convert it to PNG or JPEG, or remove it from the folder") from None
 
 
 def _digest(file: Path) -> str:
@@ -163,5 +177,12 @@ def score_folder(cfg: FolderConfig, eval_cfg=None) -> dict:
     from bench.evaluation.evaluate import EvalConfig, evaluate_run
 
     folder = Path(cfg.folder).resolve()
+    eval_cfg = eval_cfg or EvalConfig()
+    before = set(paths.runs_dir().iterdir()) if paths.runs_dir().is_dir() else set()
     run = build_run(FolderConfig(folder, cfg.prompts, cfg.lang, cfg.name, cfg.tier))
-    return evaluate_run(run, eval_cfg or EvalConfig())
+    try:
+        return evaluate_run(run, eval_cfg)
+    except BenchError:
+        if run not in before:  # a refusal leaves nothing behind: the copy was made for this call only
+            shutil.rmtree(run, ignore_errors=True)
+        raise

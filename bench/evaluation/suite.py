@@ -202,6 +202,7 @@ def run_suite(suite: Suite, echo: Callable[[str], Any] = print,
         echo(f"skip {cell.model} | {cell.prompts} | {cell.lang}: {why}")
     suite_hash = suite.hash()
     state_file = state_path(suite)
+    paths.clean_temps(state_file.parent, f".{state_file.name}.*.tmp")  # a kill inside the last state write
     state = paths.read_json(state_file) if state_file.is_file() else {}
     if state.get("hash") != suite_hash:
         state = {"hash": suite_hash, "name": suite.name, "cells": {}}

@@ -86,9 +86,9 @@ def drop_broken(run: Path, keys: list[tuple[str, int]], size: int) -> list[tuple
 
 def clean_partial(run: Path) -> int:
     """Delete temporary files a killed writer left behind (only while holding the run's lock)."""
-    stale = [*run.glob("images/.*.tmp"), *run.glob(".items/.*.tmp")]
-    for path in stale:
-        path.unlink(missing_ok=True)
+    # spec.json, metadata.jsonl and timings.json are written at the top, images and records below it.
+    stale = [*paths.clean_temps(run), *paths.clean_temps(paths.run_images_dir(run)),
+             *paths.clean_temps(Path(run) / ".items")]
     return len(stale)
 
 
@@ -96,8 +96,9 @@ def save_image(run: Path, image, record: dict[str, Any]) -> None:
     """Write one PNG atomically, then its record (which marks the image finished)."""
     image_path = run / record["file"]
     paths.atomic_write(image_path, lambda tmp: image.save(tmp, format="PNG"))
+    # Not fsynced: a record lost with its image is redone; metadata.jsonl, merged from them, is.
     paths.write_text(paths.run_item_record(run, record["prompt_id"], record["sample"]),
-                     json.dumps(record, sort_keys=True, ensure_ascii=False))
+                     json.dumps(record, sort_keys=True, ensure_ascii=False), durable=False)
 
 
 def merge_metadata(run: Path, keys: list[tuple[str, int]]) -> int:

@@ -19,11 +19,11 @@ CONFIG = "config.json"
 
 def save_adapter_weights(adapter: Any, path: Path, step: int | None = None) -> None:
     """Write the adapter's weights (float32, contiguous) as safetensors, atomically; the step goes in its metadata."""
-    from safetensors.torch import save_file
+    from bench.core.tensorfiles import save_tensors
 
     state = {k: v.detach().float().contiguous().cpu() for k, v in adapter.state_dict().items()}
     meta = {"format": FORMAT, **({"step": str(step)} if step is not None else {})}
-    paths.atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=meta))
+    save_tensors(path, state, meta)
 
 
 def weights_step(path: Path) -> int | None:

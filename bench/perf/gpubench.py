@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     parser = argparse.ArgumentParser(prog="python -m bench.perf.gpubench", description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=("full", "tiny"), default="full" if torch.cuda.is_available() else "tiny")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file (default BENCH_HOME/gpu-bench.json)")
+    parser.add_argument("--out", type=Path, default=None, help="JSON file (default BENCH_HOME/gpu-bench.json); missing folders are created")
     parser.add_argument("--compile", dest="compile", action="store_true", default=None)
     parser.add_argument("--no-compile", dest="compile", action="store_false")
     parser.add_argument("--work", type=Path, default=None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -249,20 +250,33 @@ def write_leaderboard(grids: bool = True, plot: bool = True, prefer: tuple[str, 
     everything = load_results()
     text = render(everything, prefer)
     entries, _ = select(everything, prefer)
-    paths.write_text(leaderboard_path(), text)
     written: dict[str, Any] = {"leaderboard": str(leaderboard_path()), "results": len(entries), "grids": []}
-    if grids:
-        written["grids"] = [str(p) for p in write_grids(entries)]
-    if plot and entries:
-        written["plot"] = str(write_plot(entries))
-        gaps = paired.write_gaps_plot(entries, paths.reports_dir() / paired.GAPS_PLOT)
-        if gaps:
-            written["gaps_plot"] = str(gaps)
+    root = paths.reports_dir()
+    paths.clean_temps(root)  # a killed earlier call's staging folder and temporary files
+    paths.clean_temps(paths.grids_dir())
+    # All or nothing: every file is built in a staging folder first; the old report stays whole until then.
+    with paths.staged(root) as stage:
+        paths.write_text(stage.place(leaderboard_path()), text)
+        if grids:
+            written["grids"] = [str(p) for p in write_grids(entries, place=stage.place)]
+        if plot and entries:
+            written["plot"] = str(write_plot(entries, place=stage.place))
+            final = root / paired.GAPS_PLOT
+            if paired.write_gaps_plot(entries, stage.place(final)):
+                written["gaps_plot"] = str(final)
     return written
 
 
-def write_grids(entries: list[Entry], n_prompts: int = GRID_PROMPTS) -> list[Path]:
-    """Per tier, prompt set and language: the same prompts (sample 0) across systems, one row per system."""
+def _here(path: Path) -> Path:
+    """Write a file where it belongs (no staging folder)."""
+    return path
+
+
+def write_grids(entries: list[Entry], n_prompts: int = GRID_PROMPTS,
+                place: Callable[[Path], Path] = _here) -> list[Path]:
+    """Per tier, prompt set and language: the same prompts (sample 0) across systems, one row per system.
+
+    Each grid is written to place(its path) (a staging folder); the paths returned are the final ones."""
     from PIL import Image, ImageDraw
 
     groups: dict[tuple[str, str, str], list[Entry]] = defaultdict(list)
@@ -299,12 +313,12 @@ def write_grids(entries: list[Entry], n_prompts: int = GRID_PROMPTS) -> list[Pat
                 with Image.open(run / paths.run_image_name(pid, 0)) as img:
                     grid.paste(img.convert("RGB").resize((cell, cell)), (label_w + c * cell, head + r * cell))
         out = paths.grid_path(tier, set_name, lang)
-        paths.atomic_write(out, lambda tmp, g=grid: g.save(tmp, format="PNG"))
+        paths.atomic_write(place(out), lambda tmp, g=grid: g.save(tmp, format="PNG"))
         written.append(out)
     return written
 
 
-def write_plot(entries: list[Entry]) -> Path:
+def write_plot(entries: list[Entry], place: Callable[[Path], Path] = _here) -> Path:
     """Bar chart of the primary metric (CLIP score, native prompt) per system and language, per tier and set."""
     import matplotlib
 
@@ -338,6 +352,6 @@ def write_plot(entries: list[Entry]) -> Path:
         ax.legend(fontsize=7)
     fig.tight_layout()
     out = paths.reports_dir() / PLOT
-    paths.atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=90, metadata={"Software": None}))
+    paths.atomic_write(place(out), lambda tmp: fig.savefig(tmp, format="png", dpi=90, metadata={"Software": None}))
     plt.close(fig)
     return out

@@ -6,7 +6,6 @@ import functools
 import logging
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,25 +21,33 @@ log = logging.getLogger(__name__)
 
 STATE = "state.pt"  # optimizer, LR schedule, RNG, step: torch.save of plain tensors, read with weights_only
 CARD = "README.md"
+LOG = "log.jsonl"  # the training log up to the step; the run's top-level copy is paths.checkpoint_log_path
 _COMPLETE = ".complete"
 
 
 
-def write_checkpoint(run_dir: Path, step: int, adapter: Any, config: dict, state: dict, keep: int = 2) -> Path:
-    """Write steps/step-N/ completely (then rename into place), mirror it at the top, prune old ones."""
+def write_checkpoint(run_dir: Path, step: int, adapter: Any, config: dict, state: dict, keep: int = 2,
+                     log_rows: list[dict] | None = None) -> Path:
+    """Write steps/step-N/ completely (then rename into place), mirror it at the top, prune old ones.
+
+    The training log up to this step is part of the step folder, so a kill anywhere loses no logged row
+    that a resume from this step would not write again.
+    """
     import torch
 
     final = paths.checkpoint_step_path(run_dir, step)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=paths.checkpoint_step_temp_prefix(step), dir=final.parent))
+    tmp = paths.temp_folder(final.parent, paths.checkpoint_step_temp_prefix(step))
     try:
         save_adapter_weights(adapter, tmp / WEIGHTS, step=step)
         paths.write_json(tmp / CONFIG, config)
         paths.write_text(tmp / CARD, model_card(config))
         paths.atomic_write(tmp / STATE, lambda t: torch.save(state, t))
-        (tmp / _COMPLETE).write_text(str(step))
+        if log_rows is not None:
+            paths.write_jsonl(tmp / LOG, log_rows)
+        paths.write_text(tmp / _COMPLETE, str(step))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(tmp, final)
+        paths.fsync_path(final.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     mirror_top_level(run_dir, final)
@@ -59,8 +66,10 @@ def mirror_top_level(run_dir: Path, step_dir: Path) -> list[str]:
     import filecmp
 
     replaced = []
-    for name in (WEIGHTS, STATE, CARD, CONFIG):
+    for name in (WEIGHTS, STATE, CARD, LOG, CONFIG):
         source, target = step_dir / name, Path(run_dir) / name
+        if not source.is_file():  # a step saved before logs went into step folders
+            continue
         if target.is_file() and filecmp.cmp(source, target, shallow=False):
             continue
         paths.atomic_write(target, functools.partial(shutil.copyfile, source))
@@ -179,8 +188,14 @@ def restore(folder: Path, run_hash: str, adapter: Any, optimizer: Any, lr_schedu
     return int(state["step"]), paths.read_json(Path(folder) / CONFIG).get("losses", {})
 
 
-def read_log(path: Path, upto: int) -> list[dict]:
-    """Log rows up to step `upto` (a resumed run rewrites what came after its checkpoint)."""
+def read_log(path: Path, upto: int, step_dir: Path | None = None) -> list[dict]:
+    """Log rows up to step `upto` (a resumed run rewrites what came after its checkpoint).
+
+    The copy inside the restored step folder is the one written with that step's weights; the top-level log
+    is read only for a step saved without one.
+    """
+    if step_dir is not None and (Path(step_dir) / LOG).is_file():
+        path = Path(step_dir) / LOG
     if not Path(path).exists() or upto == 0:
         return []
     rows = paths.read_jsonl(path)

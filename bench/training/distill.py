@@ -265,21 +265,21 @@ class Trainer:
         """config.json of a checkpoint: the models, the adapter, the corpus, the training config, the losses."""
         return checkpoint.run_record(self, step, losses)
 
-    def _save(self, step: int, losses: dict) -> Path:
+    def _save(self, step: int, losses: dict, history: list[dict]) -> Path:
         state = checkpoint.training_state(step, self.cfg.run_hash, self.optimizer, self.lr_schedule)
         return checkpoint.write_checkpoint(self.run_dir, step, self.raw_adapter(), self._config_json(step, losses),
-                                           state, keep=self.cfg.keep_checkpoints)
+                                           state, keep=self.cfg.keep_checkpoints, log_rows=history)
 
-    def _restore(self) -> tuple[int, dict]:
-        """Load the latest complete step checkpoint of this run; (step, losses)."""
+    def _restore(self) -> tuple[int, dict, Path | None]:
+        """Load the latest complete step checkpoint of this run; (step, losses, its folder)."""
         steps = checkpoint.complete_steps(self.run_dir)
         if not steps:
             log.info("nothing to resume in %s; starting at step 0", self.run_dir)
-            return 0, {}
+            return 0, {}, None
         step, saved = checkpoint.restore(steps[-1], self.cfg.run_hash, self.raw_adapter(), self.optimizer,
                                          self.lr_schedule)
         log.info("resuming %s from step %d", self.run_dir.name, step)
-        return step, saved
+        return step, saved, steps[-1]
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> Path:
@@ -294,9 +294,9 @@ class Trainer:
             if self.accelerator.is_main_process:
                 checkpoint.repair(self.run_dir)
             losses: dict[str, Any]
-            start, losses = self._restore() if cfg.resume else (0, {})
+            start, losses, step_dir = self._restore() if cfg.resume else (0, {}, None)
             log_path = paths.checkpoint_log_path(self.run_dir)
-            history = checkpoint.read_log(log_path, upto=start)
+            history = checkpoint.read_log(log_path, upto=start, step_dir=step_dir)
             end = min(cfg.steps, start + cfg.stop_after) if cfg.stop_after else cfg.steps
             if start == 0 and "val" not in losses:
                 losses["val_initial"] = self.validate()
@@ -327,8 +327,7 @@ class Trainer:
                     progress.update(task, completed=step, loss=total)
                     if step % cfg.save_every == 0 or step == end:
                         if self.accelerator.is_main_process:
-                            self._save(step, dict(losses))
-                            paths.write_jsonl(log_path, history)
+                            self._save(step, dict(losses), history)  # the log goes into the step folder
                         self.accelerator.wait_for_everyone()
                         last_saved = step
             self.tap.remove()
@@ -384,6 +383,12 @@ def train(cfg: TrainConfig) -> Path:
         raise BenchError(f"--resume: no training run '{folder.name}' in {folder.parent} to continue; "
                          "check --name (the folder names there), or leave out --resume to start it")
     trainer = Trainer(cfg)
+    # The newest complete step is what a repair would restore: it decides, before anything is touched,
+    # whether this command may continue the folder at all.
+    steps = checkpoint.complete_steps(trainer.run_dir)
+    existing = steps[-1] / checkpoint.CONFIG if steps else trainer.run_dir / checkpoint.CONFIG
+    if existing.exists() and paths.read_json(existing).get("training", {}).get("run_hash") != cfg.run_hash:
+        raise BenchError(f"{trainer.run_dir} already holds a run with other settings; choose another --name")
     if runtime.process_layout()[0] == 0 and trainer.run_dir.is_dir():
         # A kill mid-save: leftovers go and the top level comes back to the newest complete step, so the
         # "already trained" check below reads a consistent folder.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from bench.core import paths
 from bench.core.config import stable_hash
+from bench.core.tensorfiles import save_tensors
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +74,10 @@ class FrozenCache:
                         continue
             tensors = {k: v.contiguous().cpu() for k, v in build(rows).items()}
             meta = {"ids_hash": ids_hash, "first_id": ids[rows[0]], "rows": str(len(rows))}
-            paths.atomic_write(path, functools.partial(_save_shard, tensors, meta))
+            save_tensors(path, tensors, meta, durable=False)  # a cache: redone when lost
             built += len(rows)
         log.info("%s cache %s: %d rows computed, %d reused", kind, key, built, len(ids) - built)
         return cls(folder, len(ids), shard_rows)
-
-
-def _save_shard(tensors: dict[str, Any], meta: dict[str, str], tmp: Path) -> None:
-    from safetensors.torch import save_file
-
-    save_file(tensors, str(tmp), metadata=meta)
 
 
 def model_key(model_id: str) -> str:

@@ -11,7 +11,6 @@ import importlib
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,10 +81,11 @@ def ensure(name: str) -> Path:
         if (folder / ".complete").exists():
             return folder
         log.info("building tiny component %s in %s", name, folder)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=paths.zoo_dir()))
+        paths.clean_temps(paths.zoo_dir(), f".{name}.*.tmp")  # a killed build of this component
+        tmp = paths.temp_folder(paths.zoo_dir(), f".{name}.")
         try:
             comp.build(tmp)
-            (tmp / ".complete").write_text(str(comp.version))
+            paths.write_text(tmp / ".complete", str(comp.version))
             shutil.rmtree(folder, ignore_errors=True)
             os.replace(tmp, folder)
         finally:
