@@ -113,6 +113,8 @@ def check_settings(config: Any) -> None:
                 raise BenchError(f"{what} a finite number, got {value}")
         if kind is str and not isinstance(value, str):
             raise BenchError(f"{what} text, got {value!r}")
+        if kind is tuple and (not isinstance(value, tuple) or not all(isinstance(v, str) for v in value)):
+            raise BenchError(f"{what} a list of names (e.g. [\"a\", \"b\"] or \"a,b\"), got {value!r}")
         if meta.get("choices") and value not in meta["choices"]:
             raise BenchError(f"{what} one of {', '.join(meta['choices'])}, got {value!r}")
         if kind in (int, float):

@@ -317,7 +317,8 @@ def locked(path: Path, what: str = "this folder", wait_s: float = 0.0) -> Iterat
     try:
         # The pid is for people looking at the lock; the flock is what decides.
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        with contextlib.suppress(OSError):  # a full disk: the lock holds all the same, the pid is not needed
+            os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         # Unlink while still holding the flock, so a waiter never locks a file that is about to vanish.

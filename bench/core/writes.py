@@ -49,15 +49,17 @@ def atomic_write(path: Path, write: Callable[..., Any], durable: bool = True) ->
         _write_through(target, write)
         return path
     folder = target.parent
+    created = _missing_folders(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
         os.close(fd)
     except OSError as exc:
+        _remove_empty(created)
         raise _os_error(exc, folder) from None
     tmp = Path(tmp_name)
     try:
-        write(tmp)
+        _fill(write, tmp)
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp, 0o666 & ~_UMASK)
         if durable:
@@ -66,6 +68,7 @@ def atomic_write(path: Path, write: Callable[..., Any], durable: bool = True) ->
         os.replace(tmp, target)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        _remove_empty(created)  # a failed write leaves no trace, not even the folders made for it
         if isinstance(exc, Exception) and is_disk_full(exc, folder):
             raise disk_full(folder) from None
         raise
@@ -73,6 +76,28 @@ def atomic_write(path: Path, write: Callable[..., Any], durable: bool = True) ->
         fsync_path(folder)
     _maybe_kill(target.name, "after")
     return path
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """The folders a write into `folder` will create, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def _fill(write: Callable[..., Any], tmp: Path) -> None:
+    """Run one writer on its temporary file (a seam: the full-disk tests make it fail as a full disk does)."""
+    write(tmp)
 
 
 def write_target(path: Path) -> Path:
@@ -90,7 +115,7 @@ def _write_through(target: Path, write: Callable[..., Any]) -> None:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        write(tmp)
+        _fill(write, tmp)
         with open(tmp, "rb") as source, open(target, "wb") as sink:
             shutil.copyfileobj(source, sink)
     except OSError as exc:

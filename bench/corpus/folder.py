@@ -32,3 +32,15 @@ def shard_files(folder: Path) -> list[Path]:
     if not files:
         raise BenchError(f"corpus {folder} has no parquet shards")
     return files
+
+
+def read_shard(file: Path, columns: list[str] | None = None):
+    """One parquet shard as a polars frame; a truncated or foreign file is a one-line error naming it."""
+    import polars as pl
+
+    try:
+        return pl.read_parquet(file, columns=columns)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        detail = " ".join(str(exc).split())[:160]
+        raise BenchError(f"{file}: not a readable parquet shard ({detail}); build the corpus again or "
+                         "remove the file") from None

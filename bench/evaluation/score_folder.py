@@ -178,11 +178,15 @@ def score_folder(cfg: FolderConfig, eval_cfg=None) -> dict:
 
     folder = Path(cfg.folder).resolve()
     eval_cfg = eval_cfg or EvalConfig()
-    before = set(paths.runs_dir().iterdir()) if paths.runs_dir().is_dir() else set()
+    runs = paths.runs_dir()
+    had_runs = runs.is_dir()
+    before = set(runs.iterdir()) if had_runs else set()
     run = build_run(FolderConfig(folder, cfg.prompts, cfg.lang, cfg.name, cfg.tier))
     try:
         return evaluate_run(run, eval_cfg)
     except BenchError:
         if run not in before:  # a refusal leaves nothing behind: the copy was made for this call only
             shutil.rmtree(run, ignore_errors=True)
+            if not had_runs and not any(runs.iterdir()):
+                runs.rmdir()
         raise

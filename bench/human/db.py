@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.core import paths
+from bench.core.errors import BenchError
 
 FILE = "human.sqlite3"
 
@@ -126,13 +127,20 @@ def connect(path: Path | None = None) -> sqlite3.Connection:
     path = Path(path or db_path())
     path.parent.mkdir(parents=True, exist_ok=True)
     # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE), so writers queue instead of deadlocking.
+    if path.is_dir():
+        raise BenchError(f"{path} is a folder, not the human-evaluation database; move it away")
     conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")  # an acknowledged vote survives a killed server
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=60000")
-    migrate(conn)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")  # an acknowledged vote survives a killed server
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=60000")
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise BenchError(f"{path} is not a pea-bench human-evaluation database ({exc}); move it away to start "
+                         "a new one, or point BENCH_HOME at the folder that holds yours") from None
     return conn
 
 

@@ -219,10 +219,17 @@ class RunFeatures:
         path = paths.run_features_path(self.run, name)
         key = stable_hash({"files": self._key, "weights": weights}, length=16)  # new weights, new features
         if path.is_file():
-            with np.load(path, allow_pickle=False) as data:
-                if str(data["key"]) == key:
-                    self._memory[name] = data["feats"]
-                    return self._memory[name]
+            from bench.core.errors import BenchError
+            from bench.core.tensorfiles import read_npz
+
+            try:
+                cached = read_npz(path, ("feats", "key"))
+            except BenchError as exc:  # a cache: computed again, never trusted or fatal
+                log.warning("%s; computing the features again", exc)
+                cached = {"key": None}
+            if str(cached["key"]) == key:
+                self._memory[name] = cached["feats"]
+                return self._memory[name]
         feats = np.asarray(compute())
         paths.atomic_write(path, lambda tmp: _savez(tmp, feats=feats, key=np.array(key)))
         self.computed.append(name)

@@ -291,8 +291,7 @@ def resolution_warning(meta: dict, resolution: int | None) -> str | None:
 
 def load_refstats(path: Path) -> Refstats:
     """Load one statistics file and its description."""
-    import numpy as np
+    from bench.core.tensorfiles import read_npz
 
-    with np.load(path, allow_pickle=False) as data:
-        feats, mu, sigma = data["feats"], data["mu"], data["sigma"]
-    return Refstats(path, paths.read_json(path.with_suffix(".json")), feats, mu, sigma)
+    arrays = read_npz(Path(path), ("feats", "mu", "sigma"))
+    return Refstats(path, paths.read_json(path.with_suffix(".json")), arrays["feats"], arrays["mu"], arrays["sigma"])

@@ -343,12 +343,49 @@ def run(announce: Callable[[str], None], host: str = "127.0.0.1", port: int = 87
     """Announce the database, admin token and login link (the CLI prints them), then serve until interrupted."""
     import uvicorn
 
-    from bench.human.db import db_path
+    from bench.human.db import db_path, opened
 
+    # Everything that can refuse is checked before a token or a link is printed: the database, the address.
+    sock = bind(host, port)
+    try:
+        with opened():
+            pass
+    except BaseException:
+        sock.close()
+        raise
     token = admin_token()
     app = create_app(token)
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
     announce(f"database: {db_path()}")
     announce(f"admin token: {token}" + ("" if os.environ.get(ADMIN_ENV) else f" (set {ADMIN_ENV} to keep one)"))
     announce(f"results browser: http://{shown}:{port}/login?token={token}")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    server.run(sockets=[sock])
+
+
+def bind(host: str, port: int):
+    """A listening socket on host:port, or a one-line BenchError saying why the address cannot be used."""
+    import errno
+    import socket
+
+    if not 0 < port < 65536:
+        raise BenchError(f"--port must be between 1 and 65535, got {port}")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise BenchError(f"--host {host!r} is not an address or a known host name ({exc}); "
+                         "use 127.0.0.1, 0.0.0.0 or a name this machine resolves") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: a restart need not wait
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        why = {errno.EADDRINUSE: "is already in use (another server?); stop it or pick another --port",
+               errno.EADDRNOTAVAIL: "is not an address of this machine; use 127.0.0.1 or 0.0.0.0",
+               errno.EACCES: "needs privileges (ports below 1024); pick a --port above 1023"}
+        raise BenchError(f"cannot listen on {host}:{port}: the address {why.get(exc.errno, exc.strerror)}") \
+            from None
+    sock.setblocking(False)
+    return sock

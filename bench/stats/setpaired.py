@@ -36,8 +36,9 @@ def _features(run: Path, summary: dict, metric: str) -> tuple[np.ndarray, Any]:
     if not file.is_file() or not ref_file.is_file():
         raise BenchError(f"{metric}: features {file.name} or reference statistics {ref_file.name} of run "
                          f"{run.name} are gone; evaluate it again")
-    with np.load(file, allow_pickle=False) as data:
-        feats = data["feats"]
+    from bench.core.tensorfiles import read_npz
+
+    feats = read_npz(file, ("feats",))["feats"]
     return feats, load_refstats(ref_file)
 
 

@@ -33,7 +33,6 @@ def write_checkpoint(run_dir: Path, step: int, adapter: Any, config: dict, state
     The training log up to this step is part of the step folder, so a kill anywhere loses no logged row
     that a resume from this step would not write again.
     """
-    import torch
 
     final = paths.checkpoint_step_path(run_dir, step)
     tmp = paths.temp_folder(final.parent, paths.checkpoint_step_temp_prefix(step))
@@ -41,7 +40,7 @@ def write_checkpoint(run_dir: Path, step: int, adapter: Any, config: dict, state
         save_adapter_weights(adapter, tmp / WEIGHTS, step=step)
         paths.write_json(tmp / CONFIG, config)
         paths.write_text(tmp / CARD, model_card(config))
-        paths.atomic_write(tmp / STATE, lambda t: torch.save(state, t))
+        paths.atomic_write(tmp / STATE, functools.partial(_save_state, state))
         if log_rows is not None:
             paths.write_jsonl(tmp / LOG, log_rows)
         paths.write_text(tmp / _COMPLETE, str(step))
@@ -54,6 +53,15 @@ def write_checkpoint(run_dir: Path, step: int, adapter: Any, config: dict, state
     for old in complete_steps(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def _save_state(state: dict, path: Path) -> None:
+    """torch.save through a file object: given a path, torch names the archive's records after the (random)
+    temporary file name, and equal states would not give equal bytes."""
+    import torch
+
+    with open(path, "wb") as fh:
+        torch.save(state, fh)
 
 
 def mirror_top_level(run_dir: Path, step_dir: Path) -> list[str]:

@@ -65,7 +65,9 @@ def read_rows(folder: Path, lang: str) -> list[dict]:
     """Rows of `lang` from every shard, in a stable order; a language missing from the corpus is an error."""
     import polars as pl
 
-    frames = [pl.read_parquet(f) for f in shard_files(folder)]
+    from bench.corpus.folder import read_shard
+
+    frames = [read_shard(f) for f in shard_files(folder)]
     need = {"id", "lang", "text", "text_en", "image"}
     for f, frame in zip(shard_files(folder), frames, strict=True):
         missing = need - set(frame.columns)
