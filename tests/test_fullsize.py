@@ -204,3 +204,31 @@ def test_reward_judges_build_the_architectures_counted_here():
     assert TextConfig.from_dict(config["text"], encoder_width=1024) == TextConfig()
     model = build("pickscore")
     assert model.config.text_config.max_position_embeddings == 77 and model.config.vision_config.patch_size == 14
+
+
+def test_qwen25_vl_judge_sees_the_published_image_token_counts():
+    """The VQA judge's full-size processor: 14 px patches merged 2 x 2, so SDXL's 1024 px images are 1369 tokens."""
+    from PIL import Image
+    from transformers import Qwen2VLImageProcessor
+
+    processor = Qwen2VLImageProcessor(**fullsize.load_config("qwen2.5-vl-7b/preprocessor"))
+    model = build("qwen2.5-vl-7b")
+    for side, tokens in ((1024, 37 * 37), (512, 18 * 18)):
+        grid = processor(images=[Image.new("RGB", (side, side))], return_tensors="pt")["image_grid_thw"][0]
+        assert int(grid.prod()) // processor.merge_size ** 2 == tokens
+    assert model.config.vision_config.out_hidden_size == model.config.text_config.hidden_size == 3584
+    assert model.lm_head.out_features == 152064 and not model.config.tie_word_embeddings
+
+
+def test_gpu_bench_full_size_vqa_judge_wires_the_offline_tokenizer_to_the_published_model():
+    from PIL import Image
+
+    from bench.perf.vqa_throughput import full_size_judge
+
+    judge = full_size_judge("meta", torch.bfloat16)
+    assert parameter_count(judge.model) == COMPONENTS["qwen2.5-vl-7b"].published
+    batch = judge.processor(text=[judge.prompt("a question")], images=[Image.new("RGB", (1024, 1024))],
+                            return_tensors="pt")
+    assert int((batch["input_ids"] == judge.model.config.image_token_id).sum()) == 37 * 37
+    assert int(batch["input_ids"].max()) < judge.model.config.text_config.vocab_size
+    assert judge.yes_id == judge.processor.tokenizer.convert_tokens_to_ids("Yes")

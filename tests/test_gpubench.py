@@ -49,3 +49,17 @@ def test_nllb_inputs_have_caption_lengths_and_the_published_model_builds():
     model = fullsize.build("nllb-600m")
     assert model.config.d_model == 1024 and model.config.vocab_size == 256_206
     assert fullsize.parameter_count(model) == 615_073_792
+
+
+def test_gpu_bench_scores_images_with_the_vqa_judge_at_tiny_size(tmp_path, bench_home):
+    from bench.perf.gpubench import main
+
+    out = tmp_path / "gpu-bench.json"
+    result = main(["--size", "tiny", "--parts", "vqa", "--out", str(out)])
+    assert json.loads(out.read_text()) == result and set(result) >= {"vqa"} and "generation" not in result
+    vqa = result["vqa"]
+    assert vqa["batch"] == 16 and vqa["fp32"]["images_per_s"] > 0
+    assert vqa["fp32"]["images_per_s"] == pytest.approx(16 / vqa["fp32"]["seconds_per_batch"], rel=1e-2)
+    assert 0 < vqa["fp32"]["p_yes_range"][0] <= vqa["fp32"]["p_yes_range"][1] < 1
+    # 32 px, 4 px patches merged 2 x 2: 16 image tokens in each row
+    assert vqa["tokens_per_row"] > 16

@@ -252,6 +252,9 @@ def judge_check(
         typer.echo(json.dumps(result, indent=2, ensure_ascii=False))
         return
     typer.echo(f"judge {result['judge']} ({result['model_id']}) on {result['n']} {lang} pairs from {pairs}")
+    if result.get("kind") == "vqa":
+        _print_vqa_check(result, lang)
+        return
     if "pairs_native" in result:  # a reward judge: matched against mismatched captions
         typer.echo(f"  matched > mismatched {lang}: {result['pairs_native']:.3f}   en: {result['pairs_english']:.3f}   "
                    f"chance: {result['pair_chance']:.3f}")
@@ -264,6 +267,16 @@ def judge_check(
         typer.echo(f"  note: {result['judge']} was not trained on {lang}")
     prefer = result["prefer"]
     typer.echo(f"  prefer: {prefer['judge'] or 'none'} ({prefer['reason']})")
+
+
+def _print_vqa_check(result: dict, lang: str) -> None:
+    """A VQA judge's check: mean P(yes) for matched and mismatched captions, and how often the own one wins."""
+    for key, asked in (("native", lang), ("english", "en")):
+        typer.echo(f"  asked in {asked}: P(yes) own caption {result[f'p_matched_{key}']:.3f}, another image's "
+                   f"{result[f'p_mismatched_{key}']:.3f}; own caption higher for {result[f'wins_{key}']:.3f} "
+                   f"of images (chance {result['chance']:.2f})")
+    if not result["reads_lang"]:
+        typer.echo(f"  note: {result['judge']} was not trained on {lang}")
 
 
 def leaderboard(

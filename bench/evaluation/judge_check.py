@@ -1,4 +1,5 @@
-"""`bench judge-check`: does a judge read a language? Text-to-image retrieval on images with parallel captions."""
+"""`bench judge-check`: does a judge read a language? Text-to-image retrieval on images with parallel captions
+(VQA judges: matched against mismatched captions, bench.evaluation.vqa_check)."""
 
 from __future__ import annotations
 
@@ -99,7 +100,11 @@ def judge_check(cfg: JudgeCheckConfig) -> dict:
     from bench.core.languages import get_language
 
     get_language(cfg.lang)
+    from bench.instruments.vqa import resolve_vqa_judge
+
     name = cfg.judge or default_judge(cfg.tier, cfg.lang)
+    if name not in JUDGES and ("/" in name or name.startswith(".")):  # a Qwen2-VL / Qwen2.5-VL hub id or folder
+        name = resolve_vqa_judge(name)
     spec = JUDGES.get(name)
     try:
         require_available(spec)
@@ -108,6 +113,13 @@ def judge_check(cfg: JudgeCheckConfig) -> dict:
                                   f"--pairs corpus:world-{cfg.lang} (bench judge-check --list shows judges)") from None
     pairs = read_pairs(cfg.pairs, cfg.lang, cfg.limit)
     images = [Image.open(io.BytesIO(img) if isinstance(img, bytes) else img).convert("RGB") for img, _, _ in pairs]
+    from bench.instruments.vqa import is_vqa
+
+    if is_vqa(spec):  # a VQA judge answers questions: matched against mismatched captions
+        from bench.evaluation.vqa_check import vqa_check
+
+        return vqa_check(name, cfg.lang, images, [t for _, t, _ in pairs], [t for _, _, t in pairs]) | {
+            "pairs": cfg.pairs}
     judge = load_judge(name)
     texts_native, texts_english = [t for _, t, _ in pairs], [t for _, _, t in pairs]
     n = len(pairs)

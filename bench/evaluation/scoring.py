@@ -25,8 +25,6 @@ def choose_metrics(ctx: Any, names: tuple[str, ...] | None) -> tuple[list, dict[
         why = m.by_default(ctx) or m.applicable(ctx)
         if why is None and {"refstats", "refstats-judge"} & set(m.needs) and not ctx.refstats_name:
             why = "no --refstats given"
-        if why is None and "vqa-judge" in m.needs and not getattr(ctx, "vqa_judge_named", False):
-            why = "no --vqa-judge given (a vision-language model; the prompt set names none)"
         if why:
             skipped[m.name] = why
         else:

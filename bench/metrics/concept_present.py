@@ -11,7 +11,7 @@ THRESHOLD = 0.5
 
 @register_metric
 class ConceptPresent(ConceptQuestionMetric):
-    """Share of culture images in which the VQA judge says the prompt's concept is present (P("Yes") > 0.5)."""
+    """Share of culture images whose concept gets P("Yes") > 0.5 from the VQA judge, asked in the prompt's language."""
 
     name = "concept-present"
     display = "concept present"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from bench.core.errors import BenchError
 from bench.metrics import Metric, MetricResult, bootstrap_ci, mean, register_metric
 from bench.metrics.culture_accuracy import concept_label, per_category
+from bench.metrics.vqascore import unless_named
 
 
 def concept_candidates(ctx) -> list[tuple[int, list[str]]]:
@@ -59,6 +60,9 @@ class ConceptQuestionMetric(Metric):
     higher_is_better = True
     needs = ("vqa-judge", "concepts")
 
+    def by_default(self, ctx) -> str | None:
+        return unless_named(ctx)
+
     def applicable(self, ctx) -> str | None:
         from bench.instruments.vqa import question
 
@@ -93,7 +97,7 @@ class ConceptQuestionMetric(Metric):
 
 @register_metric
 class CultureVqa(ConceptQuestionMetric):
-    """Share of culture images whose true concept gets strictly the highest P("Yes") among its confusers."""
+    """Share of culture images whose concept gets strictly the highest P("Yes") among its confusers, asked in the prompt's language."""
 
     name = "culture-vqa"
     display = "culture VQA"

@@ -10,6 +10,13 @@ from __future__ import annotations
 from bench.metrics import Metric, MetricResult, bootstrap_ci, mean, register_metric
 
 
+def unless_named(ctx) -> str | None:
+    """Why a VQA metric is left out of a default evaluation: its multi-gigabyte judge is opt-in."""
+    if getattr(ctx, "vqa_judge_named", False):
+        return None
+    return "no --vqa-judge given (a vision-language model; the prompt set names none)"
+
+
 class _VqaScore(Metric):
     higher_is_better = True
     needs = ("vqa-judge",)
@@ -18,6 +25,9 @@ class _VqaScore(Metric):
 
     def asked_in(self, ctx) -> str:
         return "en" if self.english else ctx.lang
+
+    def by_default(self, ctx) -> str | None:
+        return unless_named(ctx)
 
     def applicable(self, ctx) -> str | None:
         from bench.core.errors import BenchError

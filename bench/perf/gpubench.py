@@ -11,6 +11,8 @@ with random weights from the published configs (bench.models.fullsize; nothing i
     (bench.perf.judgebench);
   - the harness's per-image and batched generation (images/s at 1024 px) and NLLB-200-distilled-600M
     translation (captions/s, peak memory; fp16, batches of 64 sorted by length): bench.perf.throughput.
+  - the VQA judge (Qwen2.5-VL-7B, random weights, bench.perf.vqa_throughput): images scored per second,
+    batch 16 at 1024 px, bf16 and fp16. `--parts vqa` measures only that.
 On a CPU (`--size tiny`, the default there) the same code runs on the zoo's tiny SDXL and student, so the
 script is exercised by the test suite. It writes one JSON file.
 """
@@ -262,8 +264,12 @@ def bench_distillation(settings: Settings, base_name: str, student_name: str, ro
 
 
 # ---------------------------------------------------------------------------------------------- entry point
-def run(settings: Settings, out_path: Path, work: Path | None = None) -> dict[str, Any]:
-    """Measure everything and write the JSON file; returns what it wrote."""
+PARTS = ("generation", "distillation", "judges", "translation", "vqa")
+
+
+def run(settings: Settings, out_path: Path, work: Path | None = None,
+        parts: tuple[str, ...] = PARTS) -> dict[str, Any]:
+    """Measure `parts` (default everything) and write the JSON file; returns what it wrote."""
     import resource
 
     import torch
@@ -271,7 +277,8 @@ def run(settings: Settings, out_path: Path, work: Path | None = None) -> dict[st
     device = "cuda" if torch.cuda.is_available() else "cpu"
     with tempfile.TemporaryDirectory(prefix="gpu-bench-") as tmp:
         root = Path(work) if work else Path(tmp)
-        base_name, student_name = _models(settings, root, device)
+        needs_sdxl = bool({"generation", "distillation"} & set(parts))
+        base_name, student_name = _models(settings, root, device) if needs_sdxl else ("-", "-")
         tick = time.perf_counter()
         result: dict[str, Any] = {
             "settings": dataclasses.asdict(settings), "device": device,
@@ -279,15 +286,24 @@ def run(settings: Settings, out_path: Path, work: Path | None = None) -> dict[st
             "torch": torch.__version__, "base": base_name, "student": student_name,
             "weights": "random (published configs, bench.models.fullsize)" if settings.size == "full" else "zoo tiny",
         }
-        result["generation"] = bench_generation(settings, base_name, student_name, device)
-        result["distillation"] = bench_distillation(settings, base_name, student_name, root, device)
-        from bench.perf.judgebench import bench_judges
+        if "generation" in parts:
+            result["generation"] = bench_generation(settings, base_name, student_name, device)
+        if "distillation" in parts:
+            result["distillation"] = bench_distillation(settings, base_name, student_name, root, device)
+        if "judges" in parts:
+            from bench.perf.judgebench import bench_judges
 
-        result["judges"] = bench_judges(settings.size, device)  # reward judges' images scored per second
-        from bench.perf.throughput import bench_translation
+            result["judges"] = bench_judges(settings.size, device)  # reward judges' images scored per second
+        if "translation" in parts:
+            from bench.perf.throughput import bench_translation
 
-        full = settings.size == "full"
-        result["translation"] = bench_translation(settings.size, device, batch=64 if full else 8, batches=8 if full else 2)
+            full = settings.size == "full"
+            result["translation"] = bench_translation(settings.size, device, batch=64 if full else 8,
+                                                      batches=8 if full else 2)
+        if "vqa" in parts:  # images scored per second by the VQA judge (bench.perf.vqa_throughput)
+            from bench.perf.vqa_throughput import bench_vqa
+
+            result["vqa"] = bench_vqa(settings.size, device)
         result["seconds"] = round(time.perf_counter() - tick, 2)
         result["peak_rss_gib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 3)
     paths.write_json(out_path, result)
@@ -305,19 +321,34 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--no-compile", dest="compile", action="store_false")
     parser.add_argument("--work", type=Path, default=None,
                         help="Keep the random full-size folders here (reused by the next run)")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"Comma-separated subset of {', '.join(PARTS)}")
     args = parser.parse_args(argv)
+    parts = tuple(p for p in args.parts.split(",") if p)
+    if not parts or set(parts) - set(PARTS):
+        parser.error(f"--parts takes a comma-separated subset of {', '.join(PARTS)}")
     settings = default_settings(args.size, args.compile)
     out = args.out or paths.gpu_bench_path()
-    result = run(settings, out, args.work)
-    gen, dist = result["generation"], result["distillation"]
-    print(f"{settings.size} on {result['device_name']}: PEA/plain images/s {gen['ratio_eager']} eager"
-          + (f", {gen['ratio_compiled']} compiled" if "ratio_compiled" in gen else "")
-          + f"; distillation {dist['cached']['steps_per_s']} steps/s cached vs {dist['uncached']['steps_per_s']} "
-          f"uncached (batch {dist['batch_size']}); generation batched/per-image images/s "
-          f"{gen['modes']['batched_over_per_image']}; translation {result['translation']['captions_per_s']} "
-          "captions/s; reward judges "
-          + ", ".join(f"{k} {v['images_per_s']}" for k, v in result["judges"].items() if isinstance(v, dict))
-          + f" img/s; {out}")
+    result = run(settings, out, args.work, parts)
+    said = []
+    if "generation" in result:
+        gen = result["generation"]
+        said.append(f"PEA/plain images/s {gen['ratio_eager']} eager"
+                    + (f", {gen['ratio_compiled']} compiled" if "ratio_compiled" in gen else "")
+                    + f"; generation batched/per-image images/s {gen['modes']['batched_over_per_image']}")
+    if "distillation" in result:
+        dist = result["distillation"]
+        said.append(f"distillation {dist['cached']['steps_per_s']} steps/s cached vs "
+                    f"{dist['uncached']['steps_per_s']} uncached (batch {dist['batch_size']})")
+    if "translation" in result:
+        said.append(f"translation {result['translation']['captions_per_s']} captions/s")
+    if "judges" in result:
+        said.append("reward judges " + ", ".join(f"{k} {v['images_per_s']}" for k, v in result["judges"].items()
+                                                 if isinstance(v, dict)) + " img/s")
+    if "vqa" in result:
+        vqa = result["vqa"]
+        said.append("VQA judge images/s (batch 16) " + ", ".join(
+            f"{k} {vqa[k]['images_per_s']}" for k in ("bf16", "fp16", "fp32") if k in vqa))
+    print(f"{settings.size} on {result['device_name']}: " + "; ".join(said) + f"; {out}")
     return result
 
 

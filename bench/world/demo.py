@@ -42,6 +42,7 @@ class WorldDemoConfig:
     inception_sets: tuple[str, ...] = (GENERAL,)
     systems: tuple[str, ...] = ("asis", "translate", "pea")  # per language; the English oracle always runs
     metrics: tuple[str, ...] | None = None  # None: every metric that applies (world-accuracy, CLIP score, ...)
+    crowd: bool = True  # a simulated crowd votes on each set and language (bench.world.study)
 
 
 def _timed(timings: dict, key: str, fn, *args, **kwargs):
@@ -153,7 +154,8 @@ def run_system(system: str, prompt_set: str, lang: str, cfg: WorldDemoConfig, ti
     if acc:
         out["accuracy"] = round(acc["value"], 4)
         out["per_attribute"] = {k: round(v, 4) for k, v in acc["per_attribute"].items()}
-    for name in ("clip-score", "culture-accuracy", "fid", "cmmd", "consistency"):
+    for name in ("clip-score", "culture-accuracy", "vqascore", "culture-vqa", "concept-present", "fid", "cmmd",
+                 "consistency"):
         if name in metrics and metrics[name]["value"] is not None:
             out[name] = round(metrics[name]["value"], 4)
     if cfg.fid and prompt_set in cfg.inception_sets:
@@ -184,8 +186,28 @@ def run_world_benchmark(cfg: WorldDemoConfig = WorldDemoConfig()) -> dict:
                 system = f"{plugins.PEA_PREFIX}pea-{lang}" if kind == "pea" else f"{kind}-{plugins.BASE}"
                 key = f"{plugins.PEA_PREFIX}pea-<lang>" if kind == "pea" else system  # the leaderboard's row name
                 per_system.setdefault(key, {})[lang] = run_system(system, prompt_set, lang, cfg, timings)
+    crowd = _timed(timings, "crowd_s", crowd_agreements, results, cfg) if cfg.crowd else {}
     timings["total_s"] = round(time.perf_counter() - started, 1)
-    return {"config": asdict(cfg), "timings": timings, "results": results, "chance": chance()}
+    return {"config": asdict(cfg), "timings": timings, "results": results, "chance": chance(), "crowd": crowd}
+
+
+CROWD_METRICS = ("world-accuracy", "vqascore", "culture-vqa", "clip-score")
+
+
+def crowd_agreements(results: dict, cfg: WorldDemoConfig) -> dict[str, dict[str, dict]]:
+    """Per prompt set and language, the simulated crowd's study of every system's run and metric agreement."""
+    from bench.world.study import crowd_study
+
+    out: dict[str, dict[str, dict]] = {}
+    for prompt_set, systems in results.items():
+        for lang in cfg.langs:
+            runs = {f"{plugins.BASE}-en": systems[f"{plugins.BASE}-en"]["en"]["run"]}
+            for kind in cfg.systems:
+                key = f"{plugins.PEA_PREFIX}pea-<lang>" if kind == "pea" else f"{kind}-{plugins.BASE}"
+                system = f"{plugins.PEA_PREFIX}pea-{lang}" if kind == "pea" else key
+                runs[system] = systems[key][lang]["run"]
+            out.setdefault(prompt_set, {})[lang] = crowd_study(prompt_set, lang, runs, cfg.seed)
+    return out
 
 
 def summary_lines(result: dict) -> list[str]:
@@ -194,9 +216,18 @@ def summary_lines(result: dict) -> list[str]:
     for prompt_set, systems in result["results"].items():
         lines.append(f"{prompt_set}: world accuracy (analyser; chance per attribute "
                      + ", ".join(f"{k} {v:.2f}" for k, v in result["chance"].items()) + ")")
+        culture = any("culture-vqa" in r for per_lang in systems.values() for r in per_lang.values())
+        lines.append("  accuracy / vqascore" + (" / culture-vqa" if culture else "")
+                     + f" (VQA judge {plugins.VQA_JUDGE}: the analyser answering yes/no questions)")
         for system, per_lang in systems.items():
-            cells = ", ".join(f"{lang} {r.get('accuracy', float('nan')):.2f}" for lang, r in per_lang.items())
+            cells = ", ".join(f"{lang} " + " / ".join(f"{r.get(k, float('nan')):.2f}" for k in (
+                ("accuracy", "vqascore", "culture-vqa") if culture else ("accuracy", "vqascore")))
+                for lang, r in per_lang.items())
             lines.append(f"  {system:<18} {cells}")
+        from bench.world.study import agreement_line
+
+        for study in result_crowd(result, prompt_set):
+            lines.append(agreement_line(study, CROWD_METRICS))
     for prompt_set, systems in result["results"].items():
         rows = {s: r for s, r in systems.items() if any("fid-inception" in v for v in r.values())}
         if rows:
@@ -210,6 +241,11 @@ def summary_lines(result: dict) -> list[str]:
     return lines
 
 
+def result_crowd(result: dict, prompt_set: str) -> list[dict]:
+    """The crowd studies of one prompt set in a benchmark result (none when the crowd did not run)."""
+    return list((result.get("crowd") or {}).get(prompt_set, {}).values())
+
+
 def world_run_ids(world: dict) -> list[str]:
     """Every run id the world benchmark evaluated."""
     return [r["run"] for systems in world["results"].values() for per_lang in systems.values()
@@ -218,7 +254,7 @@ def world_run_ids(world: dict) -> list[str]:
 
 def demo_stage(quick: bool = False) -> dict:
     """The world benchmark as `make demo` runs it (DEMOS entry "world"); quick: one language, fewer steps."""
-    config = (WorldDemoConfig(langs=("zh",), prompts_limit=24, culture=False, steps=10, inception_sets=())
+    config = (WorldDemoConfig(langs=("zh",), prompts_limit=24, steps=10, inception_sets=())
               if quick else WorldDemoConfig())
     result = run_world_benchmark(config)
     return {"lines": summary_lines(result), "runs": world_run_ids(result)}

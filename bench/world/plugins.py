@@ -1,5 +1,5 @@
 """The toy world as a plug-in: its base, student, judge, extractor, systems, corpus source, translator,
-metric, zoo components, demo stage and crowd reader, registered like any outside package's (entry point in
+metric, zoo components, demo stage and crowd reader, and a VQA judge, registered like any outside package's (entry point in
 pyproject.toml).
 
 register() only records names and light specs; models, numpy and the drawing code load on first use.
@@ -15,6 +15,7 @@ BASE = "world"
 TEACHER_ID = "zoo:world-teacher"
 STUDENT = "world"
 JUDGE = "world-clip"
+VQA_JUDGE = "world-vqa"
 TRANSLATOR = "world"
 PEA_PREFIX = "world-"
 DEFAULT_ROWS = 4000
@@ -44,6 +45,7 @@ def register() -> None:
     BASES.register(BASE, base_model())
     register_student(student_spec())
     register_judge(judge_spec())
+    register_judge(vqa_judge_spec())
     register_extractor(Extractor(JUDGE, "tiny", _load_features, fingerprint=zoo_fingerprint("world-clip")))
     register_systems()
     register_later("sources", "world", f"{_HERE}:open_world_source")  # bench.corpus.sources imports polars
@@ -81,6 +83,20 @@ def judge_spec():
     from bench.instruments.judges import JudgeSpec
 
     return JudgeSpec(JUDGE, "zoo:world-clip", "clip", "tiny")
+
+
+def vqa_judge_spec():
+    """The world's VQA judge: answers from the exact analyser (bench.world.vqa), in the world's six languages."""
+    from bench.instruments.judges import JudgeSpec
+
+    return JudgeSpec(VQA_JUDGE, "bench.world.vqa@1", "vqa", "tiny", ("en", "zh", "ko", "ja", "ru", "it"),
+                     loader=_load_vqa)
+
+
+def _load_vqa(spec):
+    from bench.world.vqa import load_world_vqa
+
+    return load_world_vqa(spec)
 
 
 def register_systems() -> list[str]:

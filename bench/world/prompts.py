@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bench.core import paths
 from bench.world import captions, draw
-from bench.world.plugins import JUDGE
+from bench.world.plugins import JUDGE, VQA_JUDGE
 
 GENERAL = "world-general"
 CULTURE = "world-culture"
@@ -83,7 +83,7 @@ def _set_toml(description: str) -> str:
             # World captions are template phrases (Italian "un torii ..."), not prose a detector knows.
             f'langid = false\nmin_confusers = {4 if "culture" in description else 0}\n\n'
             # Scored with the world's own CLIP wherever evaluated: the default tiny judges are random.
-            f'[evaluate]\njudge = "{JUDGE}"\njudge_en = "{JUDGE}"\nextractor = "{JUDGE}"\n')
+            f'[evaluate]\njudge = "{JUDGE}"\njudge_en = "{JUDGE}"\nextractor = "{JUDGE}"\nvqa_judge = "{VQA_JUDGE}"\n')
 
 
 def write_prompt_sets(root: Path | None = None) -> list[Path]:

@@ -62,6 +62,9 @@ COMPONENTS: dict[str, Component] = {c.name: c for c in (
               559_890_432 - 1_049_600 + 789_248 + 427_616_513 - 123_060_480, 0,
               "xlm-roberta-large (559,890,432) without its pooler, + the 1024->768 projection and LayerNorm; "
               "+ clip-vit-large-patch14 (427,616,513) without its 123,060,480-parameter text tower"),
+    Component("qwen2.5-vl-7b", "qwen2.5-vl-7b-instruct.json", "transformers", "Qwen2_5_VLForConditionalGeneration",
+              "Qwen/Qwen2.5-VL-7B-Instruct", "model.safetensors.index.json",
+              8_292_166_656, 0, "model.safetensors.index.json: total_size 16,584,333,312 bytes of bf16 weights / 2"),
     Component("mt5-xl", "mt5-xl.json", "transformers", "MT5ForConditionalGeneration",
               "google/mt5-xl", "pytorch_model.bin",
               3_700_000_000, 50_000_000, "mT5 paper, model sizes table: mT5-XL 3.7B"),
@@ -94,7 +97,8 @@ def load_config(name: str) -> dict[str, Any]:
     """The stored config.json of a component (or of a part without weights, e.g. sdxl/scheduler)."""
     path = _HERE / (COMPONENTS[name].config if name in COMPONENTS else f"{name.replace('/', '-')}.json")
     if not path.is_file():
-        raise BenchError(f"unknown full-size component '{name}'; known: {', '.join(COMPONENTS)}, sdxl/scheduler")
+        raise BenchError(f"unknown full-size component '{name}'; known: {', '.join(COMPONENTS)}, sdxl/scheduler, "
+                         "qwen2.5-vl-7b/preprocessor")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
