@@ -40,7 +40,7 @@ def _config(cls: type, config: Any, fields: dict[str, Any]) -> Any:
 def build_corpus(config: Any = None, /, *, progress: bool = False, **fields: Any) -> Any:
     """`bench build-corpus`: a CorpusConfig (or its fields) -> BuildResult (folder, manifest, shard counts)."""
     from bench.corpus.build import CorpusConfig
-    from bench.corpus.build import build_corpus as run
+    from bench.corpus.engines import build_corpus as run
 
     return run(_config(CorpusConfig, config, fields), progress=progress)
 

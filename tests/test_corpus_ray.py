@@ -17,7 +17,8 @@ import pytest
 
 from bench.core import paths
 from bench.corpus import global_dedup
-from bench.corpus.build import CorpusConfig, build_corpus, read_corpus
+from bench.corpus.build import CorpusConfig, read_corpus
+from bench.corpus.engines import build_corpus
 from bench.corpus.filters import Dedup, FilterSettings, pre_filter
 from bench.corpus.sources import conform
 

@@ -39,10 +39,10 @@ def test_gpu_bench_runs_at_tiny_size_and_writes_consistent_json(tmp_path, bench_
 def test_nllb_inputs_have_caption_lengths_and_the_published_model_builds():
     """The full-size translation's inputs and model, without running it (no GPU here; meta device)."""
     from bench.models import fullsize
-    from bench.perf.throughput import _full_inputs, captions
+    from bench.perf.throughput import full_inputs, captions
 
     texts = captions(64)
-    ids = _full_inputs(texts)
+    ids = full_inputs(texts)
     lengths = [len(i) for i in ids]
     assert len(ids) == 64 and min(lengths) >= 8 and max(lengths) <= 24  # 6-20 words, one token each, + 2
     assert all(4 <= t < 256_000 for row in ids for t in row)

@@ -741,11 +741,11 @@ def test_safetensors_with_equal_tensors_and_metadata_are_equal_bytes(tmp_path):
 def test_training_state_with_equal_values_is_equal_bytes(tmp_path):
     import torch
 
-    from bench.training.checkpoint import _save_state
+    from bench.training.checkpoint import save_state
 
     state = {"step": 3, "torch_rng": torch.get_rng_state(), "optimizer": {"state": {0: {"exp_avg": torch.ones(4)}}}}
     for name in ("a.pt", "b.pt"):
-        paths.atomic_write(tmp_path / name, lambda tmp: _save_state(state, tmp))
+        paths.atomic_write(tmp_path / name, lambda tmp: save_state(state, tmp))
     assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
 
 

@@ -168,14 +168,14 @@ def test_train_help_is_grouped_and_run_help_shows_the_suite_keys(monkeypatch, ca
 
 
 def test_printed_paths_are_never_hard_wrapped(tmp_path, monkeypatch, capsys):
-    from bench.commands.evaluate import _print_summary
+    from bench.commands.evaluate import print_summary
 
     monkeypatch.setenv("COLUMNS", "40")
     folder = tmp_path / ("a-long-folder-name-" * 4) / "run-with-[brackets]-<lang>"
     summary = {"system": "s", "prompt_set": {"name": "p"}, "lang": "zh", "tier": "tiny", "metrics": {},
                "skipped": {"fid": "no --refstats given [see docs]"}, "warnings": ["uses <lang> names"],
                "timings": {"total_seconds": 1.0, "metrics": {}}}
-    _print_summary(summary, folder)
+    print_summary(summary, folder)
     out = capsys.readouterr().out
     assert f"scores: {folder / 'scores'}  summary: {folder / 'summary.json'}" in out
     assert "skipped fid: no --refstats given [see docs]" in out and "warning: uses <lang> names" in out

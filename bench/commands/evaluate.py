@@ -116,7 +116,7 @@ def evaluate(
             return
         folder = bench.generate(gen_cfg)
     summary = bench.evaluate(cfg, run=folder)
-    _print_summary(summary, folder)
+    print_summary(summary, folder)
     from bench.commands.publish import report_publication
 
     report_publication(summary, publish)
@@ -143,7 +143,7 @@ def _run_folder(run: str) -> Path:
     return find_run(run)
 
 
-def _print_summary(summary: dict, folder: Path) -> None:
+def print_summary(summary: dict, folder: Path) -> None:
     """A short table of the metric values, warnings and where the files are."""
     from rich.console import Console
     from rich.table import Table

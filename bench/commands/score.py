@@ -37,7 +37,7 @@ def score(
 
       bench score imgs/ -p world-general -l zh --tier tiny --judge world-clip --judge-en world-clip
     """
-    from bench.commands.evaluate import _print_summary, _split
+    from bench.commands.evaluate import print_summary, _split
     from bench.commands.publish import report_publication
     from bench.evaluation.evaluate import EvalConfig
     from bench.evaluation.score_folder import FolderConfig, score_folder
@@ -47,7 +47,7 @@ def score(
     summary = score_folder(FolderConfig(folder, prompts, lang, name, tier), cfg)
     from bench.core import paths
 
-    _print_summary(summary, paths.run_dir(summary["run_id"]))
+    print_summary(summary, paths.run_dir(summary["run_id"]))
     report_publication(summary, publish)
 
 

@@ -36,3 +36,7 @@ def unknown_name(kind: str, value: str, choices: Iterable[str], hint: str = "") 
         message += f"; did you mean '{suggestion}'?"
     message += f" ({hint})" if hint else f" (known: {', '.join(choices)})"
     return BenchError(message)
+
+
+class NameClash(BenchError, ValueError):
+    """Two registrations of one name (built-in and plug-in, two plug-ins, or one plug-in twice)."""

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from bench.core.errors import BenchError
+from bench.core.errors import BenchError, NameClash
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +119,6 @@ def _run(key: str, loader, strict: bool) -> None:
     A name clash is fatal for every plug-in (which of the two entries a command would use is a guess), and a
     plug-in that fails half-way leaves none of its entries behind.
     """
-    from bench.core.registry import NameClash
-
     if key in _done:
         return
     previous, _state["current"] = _state.get("current"), key  # set while importing too: top-level registrations
@@ -148,14 +146,16 @@ def _run(key: str, loader, strict: bool) -> None:
         _state["current"] = previous
 
 
+# Called with a failed plug-in's key; bench.core.registry adds the function that drops its entries.
+FORGET_HOOKS: list = []
+
 LOADER_CODE = _run.__code__  # where a registration's origin search stops (bench.core.registry)
 
 
 def _forget(key: str) -> None:
     """Undo a plug-in that failed: its entries go, and it is not listed as loaded."""
-    from bench.core.registry import forget_origin
-
-    forget_origin(key)
+    for forget in FORGET_HOOKS:  # bench.core.registry's forget_origin: its entries go
+        forget(key)
     _done.pop(key, None)
 
 

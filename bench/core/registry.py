@@ -15,17 +15,13 @@ import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar, cast
 
-from bench.core.errors import BenchError, unknown_name
+from bench.core.errors import BenchError, NameClash, unknown_name
 
 T = TypeVar("T")
 
 _ALL: weakref.WeakSet[Registry[Any]] = weakref.WeakSet()
 _LATER: dict[str, list[tuple[str, str, str]]] = {}  # registry key -> (name, target, origin) for a registry not created yet
 BUILT_IN = "built-in"  # the origin of entries pea-bench registers itself
-
-
-class NameClash(BenchError, ValueError):
-    """Two registrations of one name (built-in and plug-in, two plug-ins, or one plug-in twice)."""
 
 
 class BadName(BenchError, ValueError):
@@ -247,3 +243,12 @@ def _load_plugins() -> None:
 
     plugins.load()
 
+
+def _register_forget_hook() -> None:
+    """bench.core.plugins undoes a failed plug-in through this hook (plugins never imports this module)."""
+    from bench.core import plugins
+
+    plugins.FORGET_HOOKS.append(forget_origin)
+
+
+_register_forget_hook()

@@ -226,10 +226,9 @@ def explain_translator_error(exc: BenchError, config: CorpusConfig, sources: lis
 
 def build_corpus(config: CorpusConfig, progress: bool = False) -> BuildResult:
     """Build (or resume) this process's shards of a corpus, and finalize it when every shard is done."""
-    if config.engine == "ray":
-        from bench.corpus.ray_engine import build_with_ray
-
-        return build_with_ray(config, progress)
+    if config.engine == "ray":  # the Ray engine reuses this module's steps: bench.corpus.engines picks it
+        raise BenchError("build_corpus of bench.corpus.build runs the local engine; use bench.build_corpus or "
+                         "bench.corpus.engines.build_corpus for engine 'ray'")
     lang = get_language(config.lang)
     if lang.code == "en":
         raise BenchError("the target language is English; pick the language to build captions in (e.g. --lang ko)")

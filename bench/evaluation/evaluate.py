@@ -113,7 +113,7 @@ class EvalContext:
         self.vqa_judge_named = bool(cfg.vqa_judge or preset.get("vqa_judge"))
         self.vqa_judge = resolve_vqa_judge(cfg.vqa_judge or preset.get("vqa_judge") or default_vqa_judge(self.tier))
         self._vqa: dict[tuple[str, int, str], float] = {}
-        from bench.instruments.rewards import resolve_reward_judges
+        from bench.instruments.judges import resolve_reward_judges
 
         self.reward_judges = resolve_reward_judges(cfg.reward_judges or ())  # role -> judge (bench.metrics.reward)
         # CMMD's embedding model: the reference's CLIP for real runs, the English judge for tiny ones

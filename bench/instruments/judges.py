@@ -332,3 +332,31 @@ def preferred_judge(lang: str, tier: str = "real") -> dict:
               "student's systems favour them" if readers else "no judge reads the language")
     return {"judge": pick.name if pick else None, "reason": reason,
             "student_family": student_family, "independent": [j.name for j in independent]}
+
+
+def resolve_reward_judges(values: Sequence[str]) -> dict[str, str]:
+    """ROLE=JUDGE settings -> {role: judge name}; a hub id or folder is registered as a judge of the role's kind
+    (a folder with its own tokenizer files keeps them, else the role's processor is used)."""
+    import dataclasses
+    from pathlib import Path
+
+    from bench.core.errors import BenchError
+    from bench.instruments.rewards import ROLES
+
+    out: dict[str, str] = {}
+    for value in values:
+        role, sep, judge = value.partition("=")
+        if not sep or role not in ROLES or not judge:
+            raise BenchError(f"--reward-judges takes ROLE=JUDGE with ROLE one of {', '.join(ROLES)}, got '{value}'")
+        base = JUDGES.get(ROLES[role])
+        if judge in JUDGES:
+            if JUDGES.get(judge).kind != base.kind:
+                raise BenchError(f"judge '{judge}' is a {JUDGES.get(judge).kind} judge, not a {role} judge")
+        elif "/" in judge or Path(judge).exists():
+            own = Path(judge, "tokenizer_config.json").is_file()
+            register_judge(dataclasses.replace(base, name=judge, model_id=judge,
+                                               processor=None if own else base.processor))
+        else:
+            JUDGES.get(judge)  # did-you-mean error
+        out[role] = judge
+    return out

@@ -27,7 +27,7 @@ def captions(n: int, seed: int = 0) -> list[str]:
     return [" ".join(rng.choice(WORDS, size=int(k))) for k in rng.integers(6, 21, size=n)]
 
 
-def _full_inputs(texts: list[str]) -> list[list[int]]:
+def full_inputs(texts: list[str]) -> list[list[int]]:
     """Token ids of NLLB's length for each caption (see the module docstring), random in the vocabulary."""
     import numpy as np
 
@@ -52,7 +52,7 @@ def bench_translation(size: str, device: str, batch: int = 64, batches: int = 8)
 
         dtype = torch.float16 if device.startswith("cuda") else torch.float32
         model = fullsize.build("nllb-600m", device=device, dtype=dtype).eval()
-        ids = _full_inputs(texts)
+        ids = full_inputs(texts)
         forced = {"forced_bos_token_id": 256_001}  # a language code's id; with random weights any one will do
         name, pad = "nllb-200-distilled-600M (random weights)", model.config.pad_token_id
     else:

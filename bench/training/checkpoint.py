@@ -40,7 +40,7 @@ def write_checkpoint(run_dir: Path, step: int, adapter: Any, config: dict, state
         save_adapter_weights(adapter, tmp / WEIGHTS, step=step)
         paths.write_json(tmp / CONFIG, config)
         paths.write_text(tmp / CARD, model_card(config))
-        paths.atomic_write(tmp / STATE, functools.partial(_save_state, state))
+        paths.atomic_write(tmp / STATE, functools.partial(save_state, state))
         if log_rows is not None:
             paths.write_jsonl(tmp / LOG, log_rows)
         paths.write_text(tmp / _COMPLETE, str(step))
@@ -55,7 +55,7 @@ def write_checkpoint(run_dir: Path, step: int, adapter: Any, config: dict, state
     return final
 
 
-def _save_state(state: dict, path: Path) -> None:
+def save_state(state: dict, path: Path) -> None:
     """torch.save through a file object: given a path, torch names the archive's records after the (random)
     temporary file name, and equal states would not give equal bytes."""
     import torch

@@ -1,7 +1,8 @@
 """PEA knowledge distillation: the frozen UNet with English text teaches itself with native text + adapter.
 
 The training loop and its setup; the losses (losses.py), frozen inputs (frozen.py), checkpoints (checkpoint.py),
-the schedule (schedule.py) and the config (config.py) live beside it.
+the schedule (schedule.py) and the config (config.py) live beside it. Over 400 lines because the loop is
+kept in one file to be read top to bottom (setup, step, validation, save, resume), as nanoGPT's is.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def world_tensor():
     return scenes, torch.from_numpy(pixels).permute(0, 3, 1, 2).contiguous()
 
 
-def _save_state(folder: Path, tensors: dict, state: dict) -> None:
+def save_state(folder: Path, tensors: dict, state: dict) -> None:
     """Write a resumable checkpoint: weights as safetensors, then the step record last."""
     from safetensors.torch import save_file
 
@@ -190,7 +190,7 @@ def train_vae(cfg: TeacherConfig, vae, pixels, work: Path) -> None:
             log.info("vae step %d/%d rec %.5f kl %.2f (%.1f s)", step + 1, cfg.vae_steps, rec.item(), kl.item(),
                      time.time() - t0)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.vae_steps:
-            _save_state(ckpt, {"vae": vae.state_dict(), "opt": _opt_state(opt)}, {"step": step + 1})
+            save_state(ckpt, {"vae": vae.state_dict(), "opt": _opt_state(opt)}, {"step": step + 1})
 
 
 def encode_world(vae, pixels):
@@ -265,7 +265,7 @@ def train_unet(cfg: TeacherConfig, text_encoder, unet, tokenizer, latents, scene
             log.info("unet step %d/%d loss %.4f lr %.2e (%.1f s)", step + 1, cfg.unet_steps, running, lr,
                      time.time() - t0)
         if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == cfg.unet_steps:
-            _save_state(ckpt, {"unet": unet.state_dict(), "text": text_encoder.state_dict(),
+            save_state(ckpt, {"unet": unet.state_dict(), "text": text_encoder.state_dict(),
                                "ema_unet": ema_unet.state_dict(), "ema_text": ema_text.state_dict(),
                                "opt": _opt_state(opt)}, {"step": step + 1})
     return ema_text, ema_unet

@@ -14,7 +14,7 @@ tiny-hpsv2) so every code path runs offline.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 # Published preference accuracy (%) on the test sets of ImageReward, Pick-a-Pic, HPDv2 and HPDv3, as HPSv3's
 # README tabulates them (CLIP-H: the ViT-H/14 the first and last are fine-tuned from, for comparison).
@@ -65,31 +65,3 @@ def _lazy(module: str) -> Callable:
 
 
 ROLES = {"pickscore": "pickscore", "imagereward": "imagereward", "hpsv2": "hpsv2"}  # role -> the real judge
-
-
-def resolve_reward_judges(values: Sequence[str]) -> dict[str, str]:
-    """ROLE=JUDGE settings -> {role: judge name}; a hub id or folder is registered as a judge of the role's kind
-    (a folder with its own tokenizer files keeps them, else the role's processor is used)."""
-    import dataclasses
-    from pathlib import Path
-
-    from bench.core.errors import BenchError
-    from bench.instruments.judges import JUDGES, register_judge
-
-    out: dict[str, str] = {}
-    for value in values:
-        role, sep, judge = value.partition("=")
-        if not sep or role not in ROLES or not judge:
-            raise BenchError(f"--reward-judges takes ROLE=JUDGE with ROLE one of {', '.join(ROLES)}, got '{value}'")
-        base = JUDGES.get(ROLES[role])
-        if judge in JUDGES:
-            if JUDGES.get(judge).kind != base.kind:
-                raise BenchError(f"judge '{judge}' is a {JUDGES.get(judge).kind} judge, not a {role} judge")
-        elif "/" in judge or Path(judge).exists():
-            own = Path(judge, "tokenizer_config.json").is_file()
-            register_judge(dataclasses.replace(base, name=judge, model_id=judge,
-                                               processor=None if own else base.processor))
-        else:
-            JUDGES.get(judge)  # did-you-mean error
-        out[role] = judge
-    return out
