@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from bench.core import paths
+from bench.core.errors import BenchError
 from bench.corpus import build as build_module
 from bench.corpus.build import CORPUS_COLUMNS, CorpusConfig, build_corpus, read_corpus
 from bench.corpus.filters import FilterSettings
@@ -164,14 +165,17 @@ def test_two_processes_build_the_same_corpus_as_one(corpora, tmp_path):
 
 
 def test_tiny_translator_build(corpora):
-    result = build_corpus(CorpusConfig(lang="ko", sources=("sample-en",), translator="tiny", limit=24,
-                                       shard_size=12, batch_size=12))
-    manifest = result.manifest
+    config = CorpusConfig(lang="ko", sources=("sample-en",), translator="tiny", limit=24, shard_size=12,
+                          batch_size=12)
+    with pytest.raises(BenchError, match=r"0 of 24 captions kept \(dropped by filter: .*repeated_ngram"):
+        build_corpus(config)
+    # The manifest is written before the refusal, so what the filters dropped can be read.
+    manifest = json.loads((corpora / config.corpus_name() / "manifest.json").read_text())
     assert manifest["rows"]["read"] == 24
     assert manifest["translator"]["model_id"] == "zoo:tiny-translator"
     assert manifest["translator"]["revision"].startswith("sha256:")
     # Random weights emit degenerate text: the filters drop it, and say so.
-    assert manifest["rows"]["kept"] < 24
+    assert manifest["rows"]["kept"] == 0
     assert sum(f["dropped"] for f in manifest["filters"]) == 24 - manifest["rows"]["kept"]
 
 

@@ -221,7 +221,8 @@ def test_toy_world_sets_are_scored_by_the_world_clip(monkeypatch):
 
     monkeypatch.delenv("BENCH_PROMPTS_DIR", raising=False)
     for name in ("world-general", "world-culture"):
-        assert set_eval_defaults(name) == {"judge": "world-clip", "judge_en": "world-clip", "extractor": "world-clip"}
+        assert set_eval_defaults(name) == {"judge": "world-clip", "judge_en": "world-clip", "extractor": "world-clip",
+                                           "vqa_judge": "world-vqa"}
     assert set_eval_defaults("general") == {}
     assert set_eval_defaults("no-such-set") == {}
 

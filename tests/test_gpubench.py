@@ -39,7 +39,7 @@ def test_gpu_bench_runs_at_tiny_size_and_writes_consistent_json(tmp_path, bench_
 def test_nllb_inputs_have_caption_lengths_and_the_published_model_builds():
     """The full-size translation's inputs and model, without running it (no GPU here; meta device)."""
     from bench.models import fullsize
-    from bench.perf.throughput import full_inputs, captions
+    from bench.perf.throughput import captions, full_inputs
 
     texts = captions(64)
     ids = full_inputs(texts)

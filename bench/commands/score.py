@@ -37,7 +37,7 @@ def score(
 
       bench score imgs/ -p world-general -l zh --tier tiny --judge world-clip --judge-en world-clip
     """
-    from bench.commands.evaluate import print_summary, _split
+    from bench.commands.evaluate import _split, print_summary
     from bench.commands.publish import report_publication
     from bench.evaluation.evaluate import EvalConfig
     from bench.evaluation.score_folder import FolderConfig, score_folder
