@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from clirun import main_exit_code
 
 GEN = ["-m", "world-en", "-p", "world-general", "-l", "en", "--samples", "1", "--limit", "2"]
 BUILD = ["build-corpus", "--lang", "zh", "--source", "sample", "--translator", "none"]
@@ -200,10 +201,6 @@ def _main(argv: list[str], expect: int | None = None) -> int:
     """bench.cli.main() with its log lines on stderr, as in a process of its own (basicConfig, level INFO)."""
     import logging
 
-    from bench import cli
-
-    saved = sys.argv
-    sys.argv = ["bench", *argv]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -211,12 +208,8 @@ def _main(argv: list[str], expect: int | None = None) -> int:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
+        code = main_exit_code(argv)
     finally:
-        sys.argv = saved
         root.removeHandler(handler)
         root.setLevel(level)
     assert expect is None or code == expect, f"{argv}: exit {code}"

@@ -17,6 +17,7 @@ import signal
 import sys
 
 import pytest
+from clirun import command_paths
 
 BAD = {"int": ["-1", "0", "abc", "99999999999999999999", "1.5", ""],
        "float": ["nan", "-inf", "-1", "abc", ""],
@@ -26,25 +27,12 @@ SKIP = {("serve",)}
 ACCEPTED = {("leaderboard", "--out", v) for v in ("nosuch", "../x", "a/b", "afile", "\u200b")}
 
 
-def _commands():
-    import typer
-
-    from bench.cli import app
-
-    def walk(cmd, path):
-        if hasattr(cmd, "commands"):
-            for name, sub in cmd.commands.items():
-                yield from walk(sub, [*path, name])
-        else:
-            yield path, cmd
-
-    return list(walk(typer.main.get_command(app), []))
 
 
 def _cases():
     import typer
 
-    for path, cmd in _commands():
+    for path, cmd in command_paths():
         if tuple(path) in SKIP:
             continue
         required = [p for p in cmd.params if getattr(p, "required", False)]

@@ -61,7 +61,9 @@ def test_evaluate_takes_the_language_and_every_matching_prompt_set_from_the_syst
         return {"name": s.name, "rows": [], "skipped": []}  # what run_suite returns: the table
 
     monkeypatch.setattr(suite, "run_suite", fake_run_suite)
-    monkeypatch.setattr(suite, "print_table", lambda rows: None)
+    import bench.commands.run as run_command
+
+    monkeypatch.setattr(run_command, "print_table", lambda rows: None)
     result = CliRunner().invoke(app, ["evaluate", "--model", "tiny-taiyi-zh", "--samples", "1"])
     assert result.exit_code == 0, result.output
     s = seen["suite"]

@@ -5,26 +5,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
+from clirun import command_paths, main_exit_code
 
 WORLD_GEN = ["--samples", "1", "--limit", "2", "--steps", "2", "--scheduler", "ddim", "--dtype", "float32"]
 
 
 def _bench(argv: list[str], capsys) -> tuple[int, str, str]:
-    from bench import cli
-
-    saved = sys.argv
-    sys.argv = ["bench", *argv]
-    try:
-        cli.main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    finally:
-        sys.argv = saved
+    code = main_exit_code(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -125,22 +115,9 @@ def test_a_list_evaluation_says_what_it_published(bench_home, capsys):
     assert "not published: 1 of 2 cells" in err
 
 
-def _commands():
-    import typer
-
-    from bench.cli import app
-
-    def walk(cmd, path):
-        if hasattr(cmd, "commands"):
-            for name, sub in cmd.commands.items():
-                yield from walk(sub, [*path, name])
-        else:
-            yield path, cmd
-
-    return list(walk(typer.main.get_command(app), []))
 
 
-@pytest.mark.parametrize("path,cmd", _commands(), ids=[" ".join(p) for p, _ in _commands()])
+@pytest.mark.parametrize("path,cmd", command_paths(), ids=[" ".join(p) for p, _ in command_paths()])
 def test_help_at_80_columns_keeps_every_option_name_and_help_whole(path, cmd, monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.delenv("TERMINAL_WIDTH", raising=False)

@@ -91,8 +91,8 @@ def evaluate(
 
         prompts, lang = evaluate_defaults(_split(model), prompts, lang)
     if not run and any("," in (v or "") for v in (model, prompts, lang)):
-        from bench.commands.run import dry_run_suite, report_suite_publication
-        from bench.evaluation.suite import Suite, print_table, run_suite
+        from bench.commands.run import dry_run_suite, print_table, report_suite_publication
+        from bench.evaluation.suite import Suite, run_suite
 
         suite = Suite.from_lists(_split(model) or (), _split(prompts) or (), _split(lang) or (), gen, cfg, publish)
         if dry_run:

@@ -35,7 +35,7 @@ def run(
     import dataclasses
 
     from bench.core import paths
-    from bench.evaluation.suite import Suite, print_table, run_suite
+    from bench.evaluation.suite import Suite, run_suite
 
     spec = Suite.from_toml(paths.find_suite(suite))
     if publish is not None:
@@ -75,3 +75,11 @@ def report_suite_publication(table: dict, asked: bool) -> None:
                    "(the warnings above say why)", err=True)
     elif not published:
         typer.echo("not published (scratch results); add them to the leaderboard with --publish")
+
+
+def print_table(table: dict) -> None:
+    """Echo a finished suite's final table (bench run, and bench evaluate with lists)."""
+    from bench.evaluation.suite import table_lines
+
+    typer.echo(f"suite {table['name']}: {len(table['rows'])} cells")
+    typer.echo("\n".join(table_lines(table)))

@@ -262,7 +262,3 @@ def table_lines(table: dict) -> list[str]:
     return lines
 
 
-def print_table(table: dict) -> None:
-    """Print the suite's final table."""
-    print(f"suite {table['name']}: {len(table['rows'])} cells")
-    print("\n".join(table_lines(table)))
