@@ -126,3 +126,75 @@ def test_portable_paths_name_no_machine_folder(tmp_path, monkeypatch):
     assert paths.portable(home / "cache" / "world-references") == "$BENCH_HOME/cache/world-references"
     assert paths.portable(work / "corpora" / "x") == "corpora/x"
     assert paths.portable(tmp_path / "elsewhere" / "refs") == "refs"
+
+
+def _images(folder: Path) -> list[Path]:
+    from PIL import Image
+
+    (folder / "images").mkdir(parents=True)
+    files = []
+    for n, colour in enumerate(("red", "blue", "green")):
+        path = folder / "images" / f"p{n}_0.png"
+        Image.new("RGB", (8, 8), colour).save(path)
+        files.append(path)
+    return files
+
+
+def test_images_key_is_content_a_copy_or_a_touch_keeps_it_a_byte_changes_it(tmp_path):
+    import shutil
+
+    from bench.instruments.features import files_key
+
+    files = _images(tmp_path / "run")
+    key = files_key(files)
+    # copytree without copy2's times: every file gets a new modification time, and another folder
+    shutil.copytree(tmp_path / "run", tmp_path / "elsewhere with space" / "run", copy_function=shutil.copyfile)
+    copied = sorted((tmp_path / "elsewhere with space" / "run" / "images").glob("*.png"))
+    assert files_key(copied) == key
+    for f in files:
+        os.utime(f, ns=(1, 10**18))  # touched far into the future
+    assert files_key(files) == key
+    data = bytearray(files[1].read_bytes())
+    data[-5] ^= 1  # one bit of the PNG's last chunk
+    files[1].write_bytes(bytes(data))
+    os.utime(files[1], ns=(1, 10**18))  # same size, same time: only the content tells
+    assert files_key(files) != key
+    assert files_key(files[::-1]) != files_key(files)  # order counts (rows are matched by position)
+
+
+def test_evaluation_of_a_copied_run_reuses_its_features_and_records_the_same_images_key(tmp_path):
+    import shutil
+
+    from bench.instruments.features import RunFeatures
+
+    files = _images(tmp_path / "run")
+    calls = []
+
+    def compute():
+        calls.append(1)
+        import numpy as np
+
+        return np.ones((3, 2), np.float32)
+
+    RunFeatures(tmp_path / "run", files)._cached("x", "w", compute)
+    shutil.copytree(tmp_path / "run", tmp_path / "copy", copy_function=shutil.copyfile)
+    copied = sorted((tmp_path / "copy" / "images").glob("*.png"))
+    again = RunFeatures(tmp_path / "copy", copied)
+    again._cached("x", "w", compute)
+    assert len(calls) == 1 and again.computed == []  # the cached features (copied along) were valid
+
+
+def test_frozen_cache_key_of_a_local_model_is_its_content_not_its_path(tmp_path):
+    import shutil
+
+    from bench.training.frozen import model_key
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"_name_or_path": str(folder), "hidden_size": 4}))
+    (folder / "model.safetensors").write_bytes(b"weights")
+    shutil.copytree(folder, tmp_path / "moved model", copy_function=shutil.copyfile)
+    assert model_key(str(folder)) == model_key(str(tmp_path / "moved model"))
+    assert str(tmp_path) not in model_key(str(folder))
+    (folder / "model.safetensors").write_bytes(b"weightz")
+    assert model_key(str(folder)) != model_key(str(tmp_path / "moved model"))

@@ -573,7 +573,7 @@ KILLS = [
 # Fields that record when or how long, never what: they differ between any two runs.
 VOLATILE = {"created", "seconds", "provenance", "command", "timings", "load_seconds", "generate_seconds",
             "pipeline_seconds", "started", "finished", "elapsed", "date",
-            "images_key", "resume"}  # resume: the flag a resumed command was given; images_key: names, sizes and modification times of the images (a cache validator)
+            "resume"}  # resume: the flag a resumed command was given
 
 
 def _stable(value):
@@ -596,10 +596,7 @@ def state_of(root: Path, folders: list[str]) -> dict[str, object]:
             if path.name == paths.RUN_TIMINGS:  # one entry per invocation: a rerun adds one, by design
                 out[rel] = "timings"
             elif path.suffix == ".json":
-                value = _stable(json.loads(path.read_text(encoding="utf-8")))
-                if path.parent.name == "scores":  # a metric cache's key hashes images_key (see VOLATILE)
-                    value.pop("key", None)
-                out[rel] = value
+                out[rel] = _stable(json.loads(path.read_text(encoding="utf-8")))
             elif path.suffix == ".jsonl":
                 out[rel] = [_stable(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
             elif path.name == "README.md":  # the model card prints the training config, --resume included
@@ -608,11 +605,11 @@ def state_of(root: Path, folders: list[str]) -> dict[str, object]:
                 import torch
 
                 out[rel] = _tensor_digest(torch.load(path, map_location="cpu", weights_only=True))
-            elif path.suffix == ".npz":  # `key` is a cache validator made of file times: compare the arrays
+            elif path.suffix == ".npz":  # the arrays and the key (content hashes of the images and weights)
                 import numpy as np
 
                 with np.load(path, allow_pickle=False) as data:
-                    out[rel] = {n: hashlib.sha256(data[n].tobytes()).hexdigest() for n in data.files if n != "key"}
+                    out[rel] = {n: hashlib.sha256(data[n].tobytes()).hexdigest() for n in data.files}
             else:
                 out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out

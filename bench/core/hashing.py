@@ -28,3 +28,22 @@ def sha256_files(files: Iterable[Path], label: Callable[[Path], bytes] = _name_l
 def sha256_file(path: Path) -> str:
     """Hex SHA-256 of one file's bytes."""
     return sha256_files([path], label=lambda _: b"")
+
+
+# (path, size, mtime, ctime, inode) -> sha256: only spares rehashing an unchanged file in this process; what
+# a caller gets is always the content's hash, so a copied or touched file keeps its identity. ctime is in the
+# stat key because a write that restores size and mtime (os.utime) still moves it.
+_SEEN: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def content_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read again only when its size, times or inode changed."""
+    import os
+
+    st = os.stat(path)
+    seen = (os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    if seen not in _SEEN:
+        if len(_SEEN) > 1 << 16:  # a long-lived server: bounded, a miss only costs a read
+            _SEEN.clear()
+        _SEEN[seen] = sha256_file(Path(path))
+    return _SEEN[seen]

@@ -7,7 +7,6 @@ go through cleanfid.fid.get_files_features, so numbers equal clean-fid's on the 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,14 +187,16 @@ def judge_image_features(files: Sequence[Path], judge_name: str, batch_size: int
 
 
 def files_key(files: Sequence[Path]) -> str:
-    """Cheap identity of a list of files: names, sizes and modification times (a rewrite invalidates)."""
+    """Identity of a list of files: each one's name and content hash (a copy or a touch keeps it, a byte
+    changed does not)."""
+    from bench.core.hashing import content_sha256
+
     rows = []
     for f in files:
         try:
-            st = os.stat(f)
+            rows.append((Path(f).name, content_sha256(Path(f))))
         except FileNotFoundError:
             raise BenchError(f"image {f} is missing") from None
-        rows.append((Path(f).name, st.st_size, st.st_mtime_ns))
     return stable_hash(rows, length=16)
 
 

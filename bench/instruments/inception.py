@@ -9,8 +9,6 @@ returns 2048 features. It has no internal resize, so it cannot serve clean-fid's
 
 from __future__ import annotations
 
-import functools
-import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -40,17 +38,11 @@ def fid_helper_path() -> Path | None:
     return path if path.is_file() else None
 
 
-@functools.lru_cache(maxsize=8)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    from bench.core.hashing import sha256_file
-
-    return sha256_file(Path(path))
-
-
 def file_sha256(path: Path) -> str:
-    """sha256 of a file, computed once per process per (path, size, modification time)."""
-    st = os.stat(path)
-    return _sha256(str(path), st.st_size, st.st_mtime_ns)
+    """sha256 of a file's bytes, not read again in this process while the file is unchanged."""
+    from bench.core.hashing import content_sha256
+
+    return content_sha256(path)
 
 
 def verified_fid_helper() -> Path:

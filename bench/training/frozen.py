@@ -81,13 +81,14 @@ class FrozenCache:
 
 
 def model_key(model_id: str) -> str:
-    """What names a model's exact weights for cache keys: zoo folder (with version), local path, hub snapshot."""
+    """What names a model's exact weights for cache keys: zoo folder (with version), a local folder's content
+    hash (not its path: a moved folder keeps its caches, an edited one gets new ones), hub snapshot."""
     from bench.models import weights, zoo
 
     if zoo.is_zoo(model_id):
         return Path(zoo.resolve(model_id)).name
     if Path(model_id).exists():
-        return str(Path(model_id).resolve())
+        return f"sha256:{weights.folder_hash(Path(model_id))}"
     try:
         snapshot = weights.hub_snapshot(model_id, probe="config.json") or weights.hub_snapshot(model_id)
     except ValueError:  # not a hub id at all (a custom loader's own label)
