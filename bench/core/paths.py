@@ -132,6 +132,11 @@ def cache_dir(kind: str) -> Path:
     return bench_home() / "cache" / safe_id(kind, what="cache kind")
 
 
+def worker_logs_dir() -> Path:
+    """Where worker processes (bench.core.workers) write their logs: logs/worker-<n>.log."""
+    return bench_home() / "logs"
+
+
 def references_dir() -> Path:
     """Reference images of public prompt sets (their images become FID references): references/<set>/."""
     return bench_home() / "references"
