@@ -6,6 +6,7 @@ and HF_HUB_OFFLINE; torch is imported only inside the functions that need it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from bench.core.errors import BenchError
@@ -82,3 +83,30 @@ def resolve_dtype(dtype: str, device: str) -> str:
     if dtype not in DTYPES:
         raise BenchError(f"unknown dtype '{dtype}' (auto, {', '.join(DTYPES)})")
     return dtype
+
+
+@contextlib.contextmanager
+def reproducible_cpu(threads: int, seed: int):
+    """Inside: `threads` torch threads, every generator seeded, and deterministic kernels when no GPU trains.
+
+    A CPU splits float sums across its threads, so the thread count decides the last bits of every result:
+    the environment's (OMP_NUM_THREADS, a machine's core count) must not. The previous settings come back on
+    exit, so a demo that trains and then generates in one process keeps its own thread count for the rest.
+    """
+    import random
+
+    import numpy as np
+    import torch
+
+    threads_before, deterministic_before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(threads)
+    if not torch.cuda.is_available():  # CUDA's deterministic mode needs CUBLAS_WORKSPACE_CONFIG before start-up
+        torch.use_deterministic_algorithms(True)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads_before)
+        torch.use_deterministic_algorithms(deterministic_before)

@@ -82,6 +82,10 @@ class TrainConfig:
     seed: int = setting(0, "Seed of the initial weights, batch order, noise and dropout.", min=0, panel=OPT)
     mixed_precision: str = setting("fp16", "Mixed precision on GPU (a CPU trains in float32 unless bf16 is asked for).",
                                    choices=("no", "fp16", "bf16"), panel=OPS)
+    threads: int = setting(1, "CPU threads torch uses while training. Part of the run's identity: on a CPU the "
+                           "thread count decides how float sums are split, so the weights' last bits follow it "
+                           "(OMP_NUM_THREADS and the core count do not reach training).", min=1, max=1024,
+                           panel=OPS)
     gradient_checkpointing: bool = setting(False, "Recompute UNet activations in the backward pass.", panel=OPS)
     cache: bool = setting(True, "Compute frozen embeddings and latents once and reuse them.", hashed=False, panel=OPS)
     val_rows: int = setting(8, "Held-out parallel rows for the validation loss.", min=0, panel=OPS)

@@ -407,5 +407,8 @@ def train(cfg: TrainConfig) -> Path:
         if not cfg.resume:
             raise BenchError(f"{trainer.run_dir} already holds this run up to step {done.get('step')}; "
                              f"pass --resume to continue it")
-    trainer.setup()
-    return trainer.run()
+    # Fixed threads, seeds and deterministic kernels: the same config gives the same adapter bytes in any
+    # process on any CPU count (recorded as training.threads in config.json).
+    with runtime.reproducible_cpu(cfg.threads, cfg.seed):
+        trainer.setup()
+        return trainer.run()
