@@ -18,33 +18,35 @@ import pytest
 
 from bench.corpus import fetch as fetch_module
 
-STAND_IN = """#!{python}
-import json, os, sys
+STAND_IN = """import json, os, sys
 from pathlib import Path
 import polars as pl
 
 args = dict(a[2:].split("=", 1) for a in sys.argv[1:])
-Path(os.environ["FAKE_RECORD"]).write_text(json.dumps({{"args": args, "ray_address": os.environ.get("RAY_ADDRESS")}}))
+Path(os.environ["FAKE_RECORD"]).write_text(json.dumps({"args": args, "ray_address": os.environ.get("RAY_ADDRESS")}))
 urls = pl.read_parquet(args["url_list"])
 out = Path(args["output_folder"])
 (out / "00000").mkdir(parents=True, exist_ok=True)
 rows = []
 for i, (row_id, url) in enumerate(urls.select("id", "url").iter_rows()):
-    key = f"00000{{i:04d}}"
+    key = f"00000{i:04d}"
     ok = "good" in url
     if ok:
-        (out / "00000" / f"{{key}}.png").write_bytes(b"png")
-    rows.append({{"key": key, "id": row_id, "status": "success" if ok else "failed_to_download",
-                 "error_message": None if ok else "HTTP Error 404: Not Found"}})
-pl.DataFrame(rows, schema={{"key": pl.Utf8, "id": pl.Utf8, "status": pl.Utf8, "error_message": pl.Utf8}}
+        (out / "00000" / f"{key}.png").write_bytes(b"png")
+    rows.append({"key": key, "id": row_id, "status": "success" if ok else "failed_to_download",
+                 "error_message": None if ok else "HTTP Error 404: Not Found"})
+pl.DataFrame(rows, schema={"key": pl.Utf8, "id": pl.Utf8, "status": pl.Utf8, "error_message": pl.Utf8}
              ).write_parquet(out / "00000.parquet")
 """
 
 
 @pytest.fixture
 def stand_in(tmp_path, monkeypatch):
+    body = tmp_path / "img2dataset.py"
+    body.write_text(STAND_IN)
+    # A shell wrapper, not a #! line naming the interpreter: a shebang cannot hold a path with spaces.
     script = tmp_path / "img2dataset"
-    script.write_text(STAND_IN.format(python=sys.executable))
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{body}" "$@"\n')
     script.chmod(0o755)
     record = tmp_path / "record.json"
     monkeypatch.setenv(fetch_module.RUNNER_ENV, str(script))
