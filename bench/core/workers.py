@@ -2,7 +2,9 @@
 
 Why processes and not threads: the toy models' kernels are tiny, so a second torch thread in one process buys
 1.26x on a training step (0.121 s against 0.153 s, batch 16, measured on 2 cores) while a second process with
-its own thread buys close to 2x. A worker logs (and anything a library writes to stderr goes) into
+its own thread buys close to 2x. Why one thread: a kernel's float rounding can depend on how many threads
+split it, so a fixed count makes every job's bytes the same on any machine and for any number of workers
+(in this process too). A worker logs (and anything a library writes to stderr goes) into
 BENCH_HOME/logs/worker-<n>.log, so the terminal keeps one progress bar over the jobs.
 """
 
@@ -38,9 +40,7 @@ def check_order(jobs: Sequence[Job]) -> None:
         seen.add(job.name)
 
 
-def threads_per_worker(workers: int) -> int:
-    """Torch threads each worker uses: the machine's cores shared out, at least one."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+THREADS = 1  # torch threads per job, wherever it runs (see above)
 
 
 def _init_worker(number_queue, threads: int, log_dir: str) -> None:
@@ -74,9 +74,16 @@ def run_jobs(jobs: Sequence[Job], workers: int, label: str = "jobs", progress: b
     with rate_bar("jobs", enabled=progress, precision=2) as bar:
         task = bar.add_task(label, total=len(jobs))
         if workers <= 1:
-            for job in jobs:
-                results[job.name] = job.fn(*job.args)
-                bar.advance(task)
+            import torch
+
+            saved = torch.get_num_threads()
+            torch.set_num_threads(THREADS)
+            try:
+                for job in jobs:
+                    results[job.name] = job.fn(*job.args)
+                    bar.advance(task)
+            finally:
+                torch.set_num_threads(saved)
             return results
         _run_parallel(jobs, workers, results, lambda: bar.advance(task))
     return results
@@ -95,7 +102,7 @@ def _run_parallel(jobs: Sequence[Job], workers: int, results: dict[str, Any], ad
     pending = list(jobs)
     running: dict[Any, Job] = {}
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                             initargs=(numbers, threads_per_worker(workers), str(paths.worker_logs_dir()))) as pool:
+                             initargs=(numbers, THREADS, str(paths.worker_logs_dir()))) as pool:
         while pending or running:
             for job in [j for j in pending if all(n in results for n in j.needs)]:
                 if len(running) >= workers:
