@@ -64,10 +64,16 @@ def main(argv: list[str] | None = None) -> None:
     """Run the demo and say, in a few lines, what it found and where everything went."""
     parser = argparse.ArgumentParser(prog="python -m bench.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one language, fewer prompts and steps (~2 min)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="debug messages, third-party loading bars and warnings")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from bench.core.quiet import quiet_third_party
+
+    quiet_third_party(args.verbose)  # as `bench` does: the libraries' bars and notices only with --verbose
 
     from bench.core import paths
     from bench.report import paired

@@ -1,5 +1,8 @@
 """Third-party chatter off unless --verbose: loading bars, "Writing model shards", diffusers' empty
-"modules that should be kept in float32: []" warnings (library loggers below ERROR)."""
+"modules that should be kept in float32: []" warnings, the tokenizers' and pipelines' truncation notices
+(library loggers below ERROR; judges count truncation themselves) and Python warnings.
+
+The one switch every entry point calls: `bench` (bench/cli.py), `python -m bench.demo` and ray's workers."""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ import os
 
 # Libraries whose INFO/WARNING lines and tqdm bars are noise in a bench run (our own progress bars stay).
 _LOGGERS = ("transformers", "diffusers", "accelerate", "huggingface_hub", "datasets", "torch.distributed")
+# Python warnings off: bench itself issues none, so every one is a library's deprecation or advice
+# (diffusers' FutureWarnings, torch's UserWarnings). Also handed to child processes through PYTHONWARNINGS.
+_WARNINGS = (FutureWarning, DeprecationWarning, UserWarning)
 
 
 def quiet_third_party(verbose: bool) -> None:
@@ -18,6 +24,12 @@ def quiet_third_party(verbose: bool) -> None:
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("PYTHONWARNINGS", ",".join(f"ignore::{w.__name__}" for w in _WARNINGS))
+    import warnings
+
+    for category in _WARNINGS:
+        warnings.filterwarnings("ignore", category=category)
     for name in _LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     # "Writing model shards" and "Loading pipeline components" are tqdm bars the libraries gate on these.
@@ -32,6 +44,10 @@ def _disable_library_bars() -> None:
 
     if "transformers.utils.logging" in sys.modules:  # imported already: it has read its environment variables
         sys.modules["transformers.utils.logging"].disable_progress_bar()
+    if "huggingface_hub.utils" in sys.modules:
+        sys.modules["huggingface_hub.utils"].disable_progress_bars()
+    if "datasets" in sys.modules and hasattr(sys.modules["datasets"], "disable_progress_bars"):
+        sys.modules["datasets"].disable_progress_bars()
     if "diffusers.utils.logging" in sys.modules:
         _silence_diffusers(sys.modules["diffusers.utils.logging"])
         return
