@@ -36,14 +36,17 @@ install:
 demo: install
 	$(BIN)/python -m bench.demo
 
+# The benchmarks run too, at tiny sizes without their speed assertions (--perf-smoke: seconds), so none rots.
 test: lint
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m perf --perf-smoke tests/perf
 	$(BIN)/bench prompts validate
 	$(BIN)/bench leaderboard --check
 
 slow: install
 	$(BIN)/python -m pytest -q -m slow
 
+# The benchmarks at full size: each prints its figures and its ratio to a plain baseline timed in the same run.
 perf: install
 	$(BIN)/python -m pytest -q -s -m perf tests/perf
 

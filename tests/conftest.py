@@ -13,6 +13,12 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def pytest_addoption(parser):
+    """--perf-smoke: the tests/perf benchmarks at tiny sizes without their ratio assertions (make test)."""
+    parser.addoption("--perf-smoke", action="store_true", default=False,
+                     help="run tests/perf at tiny sizes: every code path, sane outputs, no speed assertions")
+
+
 def pytest_configure(config):
     """One torch thread: tiny models gain nothing from two, and spinning threads slow busy cores ~2.5x."""
     import torch
