@@ -70,8 +70,39 @@ def cluster_processes() -> dict[str, list[dict]]:
     return found
 
 
+class Sampler:
+    """Polls the driver's descendants during a build, so processes that exit before it ends (a finished actor
+    pool's actors) keep their CPU seconds and peak RSS as last seen."""
+
+    def __init__(self, every: float = 0.2) -> None:
+        import threading
+
+        self.seen: dict[int, dict] = {}
+        self.every, self.stop = every, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            self.sample()
+            self.stop.wait(self.every)
+
+    def sample(self) -> None:
+        for kind, procs in cluster_processes().items():
+            for p in procs:
+                self.seen[p["pid"]] = {**p, "kind": kind}
+
+    def __enter__(self) -> Sampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+
+
 def build(engine: str, job: dict) -> dict:
-    """One build, timed, with the peaks of every process during it."""
+    """One build, timed, with the CPU seconds and peaks of every process during it."""
     from bench.corpus.build import CorpusConfig
     from bench.corpus.engines import build_corpus
     from bench.corpus.filters import FilterSettings
@@ -82,15 +113,17 @@ def build(engine: str, job: dict) -> dict:
                           workers=job["actors"] if engine == "ray" else None)
     before = cluster_processes()
     reset = all([reset_peak("self"), *(reset_peak(p["pid"]) for kind in before.values() for p in kind)])
-    start, cpu = time.perf_counter(), time.process_time()
-    result = build_corpus(config)
-    seconds, driver_cpu = time.perf_counter() - start, time.process_time() - cpu
-    after = cluster_processes()
     # Ray's processes outlive a build; the CPU time they had used before it is not the build's.
     spent = {p["pid"]: p["cpu_seconds"] for kind in before.values() for p in kind}
-    for kind in after.values():
-        for p in kind:
-            p["cpu_seconds"] = round(p["cpu_seconds"] - spent.get(p.pop("pid"), 0.0), 2)
+    start, cpu = time.perf_counter(), time.process_time()
+    with Sampler() as sampler:
+        result = build_corpus(config)
+        seconds, driver_cpu = time.perf_counter() - start, time.process_time() - cpu
+    after: dict[str, list[dict]] = {"workers": [], "system": []}
+    alive = {q.pid for q in descendants()}
+    for pid, p in sampler.seen.items():
+        after[p.pop("kind")].append({**p, "cpu_seconds": round(p["cpu_seconds"] - spent.get(pid, 0.0), 2),
+                                     "exited": pid not in alive})
     return {**job, "engine": engine, "seconds": seconds, "peaks_reset": reset,
             "cpu_seconds": driver_cpu + sum(p["cpu_seconds"] for kind in after.values() for p in kind),
             "rows": result.manifest["rows"], "content_hash": result.manifest["content_hash"],

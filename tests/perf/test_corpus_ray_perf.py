@@ -48,10 +48,13 @@ def _describe(build: dict, n: int, baseline: dict | None) -> str:
     if workers:
         peaks = [w["peak_rss_mib"] for w in workers]
         system = {p["title"]: p["peak_rss_mib"] for p in build["system"]}
-        line += (f"; {len(workers)} Ray workers, peak {max(peaks):.0f} MiB each at most, {sum(peaks):.0f} MiB summed; "
+        exited = sum(w["exited"] for w in workers)
+        line += (f"; {len(workers)} Ray workers ({exited} exited during the build), peak {max(peaks):.0f} MiB "
+                 f"each at most, {sum(peaks):.0f} MiB summed; "
                  f"Ray daemons {', '.join(f'{k} {v:.0f}' for k, v in sorted(system.items()))} MiB")
     if baseline is not None:
-        line += f"; x{baseline['seconds'] / build['seconds']:.2f} the local engine's captions/s"
+        line += (f"; x{baseline['seconds'] / build['seconds']:.2f} the local engine's captions/s, "
+                 f"x{build['cpu_seconds'] / baseline['cpu_seconds']:.2f} its CPU seconds")
     return line
 
 
