@@ -85,8 +85,29 @@ def test_fid_equals_clean_fid_compute_fid(world, mode):
     summary = evaluate_run(run, EvalConfig(metrics=("fid",), refstats="refs", mode=mode))
     oracle = compute_fid(str(run / "images"), str(refs), mode=mode, custom_feat_extractor=_tiny_fn(),
                          device=torch.device("cpu"), num_workers=0, use_dataparallel=False, verbose=False)
-    assert summary["metrics"]["fid"]["value"] == oracle
+    # fewer images than the 64 feature dimensions: the n x n route, equal to clean-fid's sqrtm up to its rounding
+    assert summary["metrics"]["fid"]["value"] == pytest.approx(oracle, rel=1e-6)
     assert summary["metrics"]["fid"]["value"] > 0
+
+
+@pytest.mark.parametrize("n", [3, 10, 63])
+def test_singular_set_fid_equals_clean_fids_frechet_distance(n):
+    """Below d images the n x n eigenproblem gives clean-fid's value; at d or more, clean-fid's own code runs."""
+    from cleanfid.fid import frechet_distance
+
+    from bench.metrics.fid import fid_value, singular_set_fid
+
+    rng = np.random.default_rng(n)
+    d = 64
+    feats = np.abs(rng.normal(1.0, 0.5, (n, d))).astype(np.float32)
+    refs = np.abs(rng.normal(1.1, 0.6, (200, d))).astype(np.float32)
+    mu, sigma = refs.mean(axis=0), np.cov(refs, rowvar=False)
+    oracle = float(frechet_distance(feats.mean(axis=0), np.cov(feats, rowvar=False), mu, sigma))
+    assert singular_set_fid(feats, mu, sigma) == pytest.approx(oracle, rel=1e-7)
+    assert fid_value(feats, mu, sigma) == singular_set_fid(feats, mu, sigma)
+    full = np.abs(rng.normal(1.0, 0.5, (d + 5, d))).astype(np.float32)
+    assert fid_value(full, mu, sigma) == float(frechet_distance(full.mean(axis=0), np.cov(full, rowvar=False),
+                                                                mu, sigma))
 
 
 def test_kid_equals_clean_fid_kernel_distance_with_seeded_rng(world):

@@ -70,8 +70,9 @@ def test_fid_and_kid_on_a_tricky_reference_folder_equal_clean_fid(world, tmp_pat
     summary = evaluate_run(run, EvalConfig(metrics=("fid", "kid"), refstats="tricky"))
     fn = load_extractor("tiny-inception", "clean")
     kw = dict(num_workers=0, device=torch.device("cpu"), verbose=False)
-    assert summary["metrics"]["fid"]["value"] == compute_fid(str(run / "images"), str(refs), mode="clean",
-                                                             custom_feat_extractor=fn, use_dataparallel=False, **kw)
+    assert summary["metrics"]["fid"]["value"] == pytest.approx(compute_fid(
+        str(run / "images"), str(refs), mode="clean", custom_feat_extractor=fn, use_dataparallel=False, **kw),
+        rel=1e-6)  # fewer images than feature dimensions: bench.metrics.fid.singular_set_fid
     f_run = get_folder_features(str(run / "images"), model=fn, batch_size=32, **kw)
     f_ref = get_folder_features(str(refs), model=fn, batch_size=32, **kw)
     np.random.seed(0)
@@ -79,30 +80,38 @@ def test_fid_and_kid_on_a_tricky_reference_folder_equal_clean_fid(world, tmp_pat
     assert summary["metrics"]["kid"]["reference_n"] == 11
 
 
-def test_real_inception_is_fid_helpers_verified_file_and_equals_clean_fid(world, tmp_path):
-    """The offline `inception` extractor, through clean-fid's compute_fid(custom_feat_extractor=...), gives
-    the project's FID exactly; KID too (features from get_folder_features, seeded subsets)."""
-    from cleanfid.fid import compute_fid, get_folder_features, kernel_distance
-
-    from bench.instruments import inception
+def _real_inception_run(tmp_path):
+    """3 run images and 3 references through the offline `inception` extractor: (run, refs, summary)."""
     from bench.instruments.refstats import RefstatsConfig, build_refstats
 
-    if inception.CLEANFID_INCEPTION.is_file():
-        pytest.skip("clean-fid's own file is present, so it serves mode clean here")
     run = make_run(tmp_path / "runs", run_id="three", n_prompts=3, samples=1)  # 3 + 3 images: ~0.5 s each
     refs = make_reference_folder(tmp_path / "refs3", n=3, seed=7)
     build_refstats(RefstatsConfig("real", str(refs), extractor="inception", judge=None))
-    summary = evaluate_run(run, EvalConfig(metrics=("fid", "kid"), refstats="real", extractor="inception"))
+    return run, refs, evaluate_run(run, EvalConfig(metrics=("fid", "kid"), refstats="real", extractor="inception"))
+
+
+def test_real_inception_is_fid_helpers_verified_file_and_gives_clean_fids_features(world, tmp_path):
+    """The offline `inception` extractor's features are clean-fid's get_folder_features with that network;
+    FID and KID follow from them as clean-fid computes them (FID's n < d route: test_metrics.py)."""
+    from cleanfid.fid import get_folder_features, kernel_distance
+
+    from bench.instruments import inception
+    from bench.instruments.refstats import find_refstats, load_refstats
+    from bench.metrics.fid import singular_set_fid
+
+    if inception.CLEANFID_INCEPTION.is_file():
+        pytest.skip("clean-fid's own file is present, so it serves mode clean here")
+    run, refs, summary = _real_inception_run(tmp_path)
     fn = inception.load_fid_helper()
     kw = dict(num_workers=0, device=torch.device("cpu"), verbose=False)
-    oracle = compute_fid(str(run / "images"), str(refs), mode="clean", custom_feat_extractor=fn,
-                         use_dataparallel=False, **kw)
     fid = summary["metrics"]["fid"]
-    assert fid["value"] == oracle and fid["value"] > 0
     assert fid["settings"]["weights"] == f"sha256:{inception.FID_HELPER_SHA256}"
     f_run = get_folder_features(str(run / "images"), model=fn, batch_size=32, **kw)
     f_ref = get_folder_features(str(refs), model=fn, batch_size=32, **kw)
     assert f_run.shape == (3, 2048)
+    ref = load_refstats(find_refstats("real", "clean", "inception", None))
+    np.testing.assert_array_equal(ref.feats, f_ref)
+    assert fid["value"] == singular_set_fid(f_run, f_ref.mean(axis=0), np.cov(f_ref, rowvar=False)) > 0
     np.random.seed(0)
     assert summary["metrics"]["kid"]["value"] == kernel_distance(f_run, f_ref)
     # the toy-world benchmark's real-Inception columns are these same values
@@ -114,6 +123,21 @@ def test_real_inception_is_fid_helpers_verified_file_and_equals_clean_fid(world,
     # 3 and 3 images against 2048-d features: both sides warned about, in the summary and the metric
     assert any("fid: 3 run images, fewer than the 2048-d features" in w for w in summary["warnings"])
     assert "kid: 3 reference images, fewer than the documented minimum 100" in summary["metrics"]["kid"]["warnings"]
+
+
+@pytest.mark.slow
+def test_real_inception_fid_equals_clean_fids_compute_fid(world, tmp_path):
+    """End to end through clean-fid's compute_fid(custom_feat_extractor=...) (its 2048-d sqrtm: ~30 s)."""
+    from cleanfid.fid import compute_fid
+
+    from bench.instruments import inception
+
+    if inception.CLEANFID_INCEPTION.is_file():
+        pytest.skip("clean-fid's own file is present, so it serves mode clean here")
+    run, refs, summary = _real_inception_run(tmp_path)
+    oracle = compute_fid(str(run / "images"), str(refs), mode="clean", custom_feat_extractor=inception.load_fid_helper(),
+                         use_dataparallel=False, num_workers=0, device=torch.device("cpu"), verbose=False)
+    assert summary["metrics"]["fid"]["value"] == pytest.approx(oracle, rel=1e-6)
 
 
 def test_real_inception_file_is_verified_before_loading(tmp_path, monkeypatch):

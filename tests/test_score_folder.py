@@ -79,7 +79,7 @@ def test_fid_between_folders_equals_clean_fid_and_refstats(bench_home, tmp_path)
     result = folder_fid(a, b, extractor="tiny-inception", device="cpu")
     oracle = compute_fid(str(a), str(b), mode="clean", custom_feat_extractor=load_extractor("tiny-inception", "clean"),
                          device=torch.device("cpu"), num_workers=0, use_dataparallel=False, verbose=False)
-    assert result["fid"] == pytest.approx(oracle, rel=1e-9) and result["fid"] > 0
+    assert result["fid"] == pytest.approx(oracle, rel=1e-6) and result["fid"] > 0  # 6 < 64 dims: singular_set_fid
     assert (result["n_a"], result["n_b"]) == (6, 8)
     build_refstats(RefstatsConfig("b-refs", str(b), extractor="tiny-inception", judge=None))
     against_refs = folder_fid(a, refstats="b-refs", extractor="tiny-inception", device="cpu")

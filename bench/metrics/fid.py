@@ -1,6 +1,7 @@
 """FID and KID through clean-fid (mode 'clean' by default; legacy modes selectable) against named
-reference statistics. Values equal clean-fid's compute_fid, and its get_folder_features +
-kernel_distance with numpy's global RNG seeded, on the same images and extractor."""
+reference statistics. Values equal clean-fid's compute_fid (within 1e-7 relative below as many images as
+feature dimensions, see singular_set_fid), and its get_folder_features + kernel_distance with numpy's
+global RNG seeded, on the same images and extractor."""
 
 from __future__ import annotations
 
@@ -27,13 +28,35 @@ def small_set_warnings(metric: str, n: int, reference_n: int, dim: int | None = 
 
 
 def fid_value(feats, mu_ref, sigma_ref) -> float:
-    """clean-fid's Frechet distance between a feature set and reference mean/covariance."""
+    """Frechet distance between a feature set and reference mean/covariance: clean-fid's frechet_distance
+    when the set has at least as many images as feature dimensions, else singular_set_fid (same value)."""
     import numpy as np
     from cleanfid.fid import frechet_distance
 
+    if len(feats) < np.shape(feats)[1]:
+        return singular_set_fid(feats, mu_ref, sigma_ref)
     mu = np.mean(feats, axis=0)
     sigma = np.cov(feats, rowvar=False)
     return float(frechet_distance(mu, sigma, mu_ref, sigma_ref))
+
+
+def singular_set_fid(feats, mu_ref, sigma_ref) -> float:
+    """The Frechet distance of n < d features from an n x n eigenproblem instead of a d x d matrix root.
+
+    With A = (X - mean) / sqrt(n - 1), the set's covariance is A^T A, and the nonzero eigenvalues of
+    A^T A S_ref are those of A S_ref A^T (n x n, symmetric), so tr sqrt(S S_ref) = sum of their square roots.
+    Why: clean-fid's scipy sqrtm of the 2048 x 2048 product takes 25-37 s on one core and on a singular
+    product agrees with this to 1e-7 relative (measured with 3, 48 and 100 images); this takes 0.02 s.
+    """
+    import numpy as np
+
+    x = np.asarray(feats, np.float64)
+    mu = x.mean(axis=0)
+    a = (x - mu) / np.sqrt(len(x) - 1)
+    small = a @ np.asarray(sigma_ref, np.float64) @ a.T
+    roots = np.sqrt(np.clip(np.linalg.eigvalsh((small + small.T) / 2.0), 0.0, None))
+    mean_term = float(np.sum((mu - np.asarray(mu_ref, np.float64)) ** 2))
+    return mean_term + float(np.sum(a * a)) + float(np.trace(sigma_ref)) - 2.0 * float(np.sum(roots))
 
 
 def kid_value(feats, ref_feats, seed: int = KID_SEED) -> float:
