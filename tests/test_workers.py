@@ -25,7 +25,7 @@ def sum_of(folder: str, names: tuple[str, ...]) -> dict:
 
     print("a line a library writes to stderr", file=sys.stderr)
     return {"sum": sum(int(Path(folder, n).read_text()) for n in names), "pid": os.getpid(),
-            "threads": torch.get_num_threads()}
+            "threads": torch.get_num_threads(), "blas": os.environ.get("OPENBLAS_NUM_THREADS")}
 
 
 def fail(message: str) -> None:
@@ -46,6 +46,7 @@ def test_jobs_on_two_workers_equal_jobs_in_order(tmp_path, bench_home, capfd):
     assert in_order["a"] == parallel["a"] == 9
     assert in_order["total"]["pid"] == os.getpid() != parallel["total"]["pid"]
     assert parallel["total"]["threads"] == in_order["total"]["threads"] == 1
+    assert parallel["total"]["blas"] == "1"  # numpy's BLAS in a worker: one thread too
     err = capfd.readouterr().err
     assert err.count("a line a library writes to stderr") == 1  # the in-order run's; the worker's went to its log
     logs = "".join(p.read_text() for p in (bench_home / "logs").glob("worker-*.log"))

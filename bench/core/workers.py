@@ -41,6 +41,7 @@ def check_order(jobs: Sequence[Job]) -> None:
 
 
 THREADS = 1  # torch threads per job, wherever it runs (see above)
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _init_worker(number_queue, threads: int, log_dir: str) -> None:
@@ -91,11 +92,26 @@ def run_jobs(jobs: Sequence[Job], workers: int, label: str = "jobs", progress: b
 
 def _run_parallel(jobs: Sequence[Job], workers: int, results: dict[str, Any], advance: Callable[[], None]) -> None:
     import multiprocessing as mp
+
+    context = mp.get_context("spawn")  # fork would copy torch's thread pools and locks mid-state
+    # numpy's BLAS reads its thread count from the environment when a worker imports it (FID's matrix products)
+    saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
+    os.environ.update({name: str(THREADS) for name in BLAS_THREAD_VARIABLES})
+    try:
+        _run_pool(context, jobs, workers, results, advance)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _run_pool(context, jobs: Sequence[Job], workers: int, results: dict[str, Any], advance: Callable[[], None]) -> None:
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from bench.core import paths
 
-    context = mp.get_context("spawn")  # fork would copy torch's thread pools and locks mid-state
     numbers = context.Queue()
     for n in range(workers):
         numbers.put(n)
