@@ -89,6 +89,27 @@ def test_crowd_on_drawn_world_images(bench_home, tmp_path, monkeypatch):
     assert checks["answered"] >= 30 and checks["passed"] / checks["answered"] >= 1 - FLIP - 0.1  # only flips fail
     _assert_order(result, scores, "drawn-oracle", "drawn-exact", "drawn-partial", "drawn-chance")
 
+    # The same study simulated again from scratch (a fresh database): the same votes, so the same tables.
+    from bench.human.db import db_path
+
+    votes = _votes()
+    for leftover in db_path().parent.glob(db_path().name + "*"):
+        leftover.unlink()
+    with opened() as conn:
+        create_study(conn, "world-general", "zh", ["drawn-oracle", "drawn-exact", "drawn-partial", "drawn-chance"],
+                     name="drawn", check_every=8)
+    _, again, _ = _rank(study, annotators=12, votes=30)
+    assert _votes() == votes and again["rankings"] == result["rankings"]
+
+
+def _votes() -> list[tuple]:
+    from bench.human.db import opened
+
+    with opened() as conn:
+        return [tuple(r) for r in conn.execute(
+            "SELECT v.annotator_id, t.prompt_id, t.left_image, t.right_image, v.answer FROM votes v "
+            "JOIN tasks t ON t.id = v.task_id ORDER BY v.id")]
+
 
 @pytest.mark.slow
 def test_crowd_ranks_the_world_pipeline(bench_home, tmp_path, monkeypatch):

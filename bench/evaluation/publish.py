@@ -19,6 +19,15 @@ log = logging.getLogger(__name__)
 
 # Generation settings that decide whether two runs' numbers can share a leaderboard table.
 PROTOCOL_FIELDS = ("samples", "steps", "guidance", "scheduler", "seed", "negative_prompt")
+# A result's volatile fields: when and how long it was evaluated (timings) and the commit of the checkout that
+# evaluated it (git). They differ between two evaluations of the same images; every other byte of a result is
+# reproducible (a fresh clone's demo writes it again), and the leaderboard neither shows nor hashes them.
+VOLATILE = ("timings", "git")
+
+
+def result_content(summary: dict[str, Any]) -> dict[str, Any]:
+    """A result without its volatile fields: what it measured and how."""
+    return {k: v for k, v in summary.items() if k not in VOLATILE}
 
 
 def previous_metrics(run: Path, images_key: str, n_images: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import random
 import sqlite3
 from typing import Any
 
+from bench.core.config import stable_hash
 from bench.core.errors import BenchError
 from bench.core.registry import Registry
 from bench.human import studies, tasks
@@ -56,7 +57,11 @@ def simulate(conn: sqlite3.Connection, study_id: str, annotators: int = 20, vote
 
     rng = random.Random(seed)
     people = []
-    for k, token in enumerate(studies.invite(conn, study_id, annotators)):
+    # Ids from (study, seed, number): tasks are drawn per annotator id, so random ids made each simulation's
+    # votes, and the crowd tables in reports/, differ from run to run.
+    before = conn.execute("SELECT COUNT(*) FROM annotators WHERE study_id = ?", (study_id,)).fetchone()[0]
+    ids = [stable_hash([study_id, seed, before + k], length=12) for k in range(annotators)]
+    for k, token in enumerate(studies.invite(conn, study_id, annotators, ids=ids)):
         person = studies.annotator_for(conn, token)
         level = "native" if k % 2 == 0 else rng.choice(("fluent", "learning"))
         studies.set_profile(conn, person["id"], [{"lang": study["lang"], "level": level}], "simulated")

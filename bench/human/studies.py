@@ -183,18 +183,23 @@ def list_studies(conn: sqlite3.Connection) -> list[dict]:
     return out
 
 
-def invite(conn: sqlite3.Connection, study_id: str, n: int) -> list[str]:
-    """Create n annotators for a study; returns their secret tokens (only their hashes are stored)."""
+def invite(conn: sqlite3.Connection, study_id: str, n: int, ids: list[str] | None = None) -> list[str]:
+    """Create n annotators for a study; returns their secret tokens (only their hashes are stored).
+
+    `ids` names them (a simulated crowd: each annotator's task order follows from its id, so fixed ids make
+    its votes reproducible); people get random ones."""
     from bench.human.db import transaction
 
     get_study(conn, study_id)
     if not 1 <= n <= 10_000:
         raise BenchError("-n must be between 1 and 10000")
+    if ids is not None and len(ids) != n:
+        raise ValueError(f"{len(ids)} ids for {n} annotators")
     tokens = [secrets.token_urlsafe(24) for _ in range(n)]
     with transaction(conn):
-        for token in tokens:
+        for k, token in enumerate(tokens):
             conn.execute("INSERT INTO annotators (id, study_id, token_sha256, created) VALUES (?, ?, ?, ?)",
-                         (secrets.token_hex(6), study_id, token_hash(token), now()))
+                         (ids[k] if ids is not None else secrets.token_hex(6), study_id, token_hash(token), now()))
     return tokens
 
 

@@ -1,8 +1,10 @@
 """Content hashes of the results a leaderboard was made from, so `bench leaderboard --check` can name what changed.
 
 Every result gets a hash of its whole content (shown in the Sources tables) and one per field, down to the
-second level (`metrics.clip-score`, `spec.seed`, `timings.evaluated_at`); both are written in an HTML comment
-at the end of leaderboard.md, invisible when the markdown is shown. A change below the displayed precision
+second level (`metrics.clip-score`, `spec.seed`); both are written in an HTML comment at the end of
+leaderboard.md, invisible when the markdown is shown. A result's volatile fields (when it was evaluated, the
+commit: bench.evaluation.publish.VOLATILE) are left out, so a fresh evaluation of the same images writes the
+same leaderboard. A change below the displayed precision
 changes no table cell but does change a hash. Hashes are of the parsed JSON (bench.core.config.stable_hash),
 so re-serialising a file without changing its content changes nothing.
 """
@@ -23,14 +25,18 @@ ABSENT = "-"
 
 
 def result_hash(summary: dict[str, Any]) -> str:
-    """The hash of one result's whole content."""
-    return stable_hash(summary, length=RESULT_HASH)
+    """The hash of one result's whole content (its volatile fields left out)."""
+    from bench.evaluation.publish import result_content
+
+    return stable_hash(result_content(summary), length=RESULT_HASH)
 
 
 def field_hashes(summary: dict[str, Any]) -> dict[str, str]:
-    """Field path (two levels: 'metrics.fid') -> hash of its value."""
+    """Field path (two levels: 'metrics.fid') -> hash of its value (volatile fields left out)."""
+    from bench.evaluation.publish import result_content
+
     out = {}
-    for key, value in summary.items():
+    for key, value in result_content(summary).items():
         if isinstance(value, dict) and value:
             for sub, inner in value.items():
                 out[f"{key}.{sub}"] = stable_hash(inner, length=FIELD_HASH)

@@ -179,15 +179,15 @@ def _set_tables(entries: list[Entry]) -> list[str]:
 
 
 def _sources(entries: list[Entry]) -> list[str]:
-    """Where each number comes from: run, judges, reference statistics, commit."""
+    """Where each number comes from: run, judges, reference statistics, the result's content hash (the commit
+    that evaluated it is in the result file: a volatile field, kept out so a fresh demo rewrites this file)."""
     out = ["<details><summary>Sources</summary>", "",
-           "| result | system | lang | judges | refstats | commit | sha256 |", "|---|---|---|---|---|---|---|"]
+           "| result | system | lang | judges | refstats | sha256 |", "|---|---|---|---|---|---|"]
     for e in entries:
         judges = ", ".join(f"{j['name']} ({j['model_id']}{_weights_label(j.get('weights', ''))})"
                            for j in e.summary.get("judges", {}).values())
         refs = ", ".join(r.get("file", "") for r in e.summary.get("refstats", []))
-        commit = ((e.summary.get("git") or {}).get("commit") or "")[:10]
-        out.append(f"| {e.file} | {md_text(e.system)} | {e.lang} | {judges} | {refs} | {commit} | "
+        out.append(f"| {e.file} | {md_text(e.system)} | {e.lang} | {judges} | {refs} | "
                    f"{digest.result_hash(e.summary)} |")
     return out + ["", "</details>", ""]
 
