@@ -176,11 +176,11 @@ def test_evaluation_of_a_copied_run_reuses_its_features_and_records_the_same_ima
 
         return np.ones((3, 2), np.float32)
 
-    RunFeatures(tmp_path / "run", files)._cached("x", "w", compute)
+    RunFeatures(tmp_path / "run", files).cached("x", "w", compute)
     shutil.copytree(tmp_path / "run", tmp_path / "copy", copy_function=shutil.copyfile)
     copied = sorted((tmp_path / "copy" / "images").glob("*.png"))
     again = RunFeatures(tmp_path / "copy", copied)
-    again._cached("x", "w", compute)
+    again.cached("x", "w", compute)
     assert len(calls) == 1 and again.computed == []  # the cached features (copied along) were valid
 
 

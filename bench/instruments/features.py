@@ -212,7 +212,8 @@ class RunFeatures:
         self._memory: dict[str, np.ndarray] = {}
         self.computed: list[str] = []  # what this evaluation had to compute (for timings and tests)
 
-    def _cached(self, name: str, weights: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+    def cached(self, name: str, weights: str, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        """Features `name` of this run by `weights`: from memory, from the run folder when its key matches, else computed and stored."""
         import numpy as np
 
         if name in self._memory:
@@ -239,14 +240,14 @@ class RunFeatures:
 
     def inception(self, extractor: str) -> np.ndarray:
         """FID/KID features of the run's images by `extractor` in this run's clean-fid mode."""
-        return self._cached(f"{extractor}-{self.mode}", EXTRACTORS.get(extractor).weights(self.mode),
+        return self.cached(f"{extractor}-{self.mode}", EXTRACTORS.get(extractor).weights(self.mode),
                             lambda: extract_features(self.files, extractor, self.mode, device=self.device))
 
     def judge_images(self, judge: str) -> np.ndarray:
         """Unit-norm judge embeddings of the run's images."""
         from bench.instruments.judges import judge_fingerprint
 
-        return self._cached(f"judge-{judge}", judge_fingerprint(judge),
+        return self.cached(f"judge-{judge}", judge_fingerprint(judge),
                             lambda: judge_image_features(self.files, judge, device=self.device))
 
 
