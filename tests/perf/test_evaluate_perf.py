@@ -75,4 +75,6 @@ def test_fid_toolkit_vs_clean_fid_folder_path(world, smoke):
     print(f"\n[perf] FID of {n_images} images vs {n_refs} references: toolkit (stored refstats) "
           f"{t1 - t0:.2f} s, cached {t5 - t4:.3f} s; clean-fid compute_fid (both folders) {t3 - t2:.2f} s "
           f"(toolkit / clean-fid x{(t1 - t0) / (t3 - t2):.2f}); values {ours!r} vs {oracle!r}{' [smoke]' if smoke else ''}")
-    assert ours == oracle == again
+    assert ours == again
+    # below 64 images (the tiny extractor's dimensions) FID takes the n x n route: clean-fid's value up to its rounding
+    assert ours == (pytest.approx(oracle, rel=1e-6) if n_images < 64 else oracle)
