@@ -177,6 +177,7 @@ def _run_group(argv: list[str], timeout: float = 180) -> None:
         raise
 
 
+@pytest.mark.slow  # two torchrun-style processes: 10 s (make slow)
 def test_two_gloo_processes_equal_one(tmp_path, zoo_home, monkeypatch, prompts_dir):
     script = tmp_path / "gen.py"
     script.write_text(_SCRIPT)
