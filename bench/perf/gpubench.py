@@ -348,9 +348,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         vqa = result["vqa"]
         said.append("VQA judge images/s (batch 16) " + ", ".join(
             f"{k} {vqa[k]['images_per_s']}" for k in ("bf16", "fp16", "fp32") if k in vqa))
-    print(f"{settings.size} on {result['device_name']}: " + "; ".join(said) + f"; {out}")
+    log.info("%s on %s: %s; %s", settings.size, result["device_name"], "; ".join(said), out)
     return result
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the summary line is the command's output
     main()

@@ -12,6 +12,7 @@ On a CPU (`--size tiny`) the same code times the zoo's tiny judges in fp32, so t
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from bench.core import paths
 
 JUDGES = ("pickscore", "imagereward", "hpsv2")
 BATCH = 16
+log = logging.getLogger(__name__)
 IMAGE_SIZE = 512
 PROMPTS = ("a red cat sitting on a sofa", "two dogs on a beach", "a small wooden cabin below snowy mountains",
            "a bowl of noodles on a table")
@@ -117,10 +119,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "device_name": torch.cuda.get_device_name() if cuda else "cpu", **bench_judges(args.size, device)}
     if args.out:
         paths.write_json(args.out, result)
-    print(f"{args.size} on {result['device_name']}, batch {BATCH}, {result['dtype']}: "
-          + ", ".join(f"{name} {result[name]['images_per_s']} img/s" for name in JUDGES))
+    log.info("%s on %s, batch %d, %s: %s", args.size, result["device_name"], BATCH, result["dtype"],
+             ", ".join(f"{name} {result[name]['images_per_s']} img/s" for name in JUDGES))
     return result
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the summary line is the command's output
     main()
