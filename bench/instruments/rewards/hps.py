@@ -3,8 +3,9 @@ cos(image, text) of the model's unit-norm features (no temperature).
 
 Its preprocessing is the package's validation transform: tensor first, the longest side resized to 224
 (bicubic, antialiased), padded to a square with black, then OpenAI's mean/std. Texts are open_clip's BPE
-tokens cut at 77. A folder (or hub snapshot) holds HPS_v2.1_compressed.pt, read with torch.load(weights_only=
-True), for the ViT-H-14 architecture; or open_clip_config.json + open_clip_model.safetensors (the tiny twin).
+tokens cut at 77. A folder (or hub snapshot) holds HPS_v2.1_compressed.pt, read with
+torch.load(weights_only=True), for the ViT-H-14 architecture; or open_clip_config.json +
+open_clip_model.safetensors (the tiny twin).
 """
 
 from __future__ import annotations
