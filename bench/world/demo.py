@@ -255,11 +255,8 @@ def crowd_agreements(results: dict, cfg: WorldDemoConfig) -> dict[str, dict[str,
     out: dict[str, dict[str, dict]] = {}
     for prompt_set, systems in results.items():
         for lang in cfg.langs:
-            runs = {f"{plugins.BASE}-en": systems[f"{plugins.BASE}-en"]["en"]["run"]}
-            for kind in cfg.systems:
-                key = f"{plugins.PEA_PREFIX}pea-<lang>" if kind == "pea" else f"{kind}-{plugins.BASE}"
-                system = f"{plugins.PEA_PREFIX}pea-{lang}" if kind == "pea" else key
-                runs[system] = systems[key][lang]["run"]
+            runs = {system: systems[system_key(system)][run_lang]["run"]  # the oracle, then lang's systems
+                    for run_set, system, run_lang in run_order(cfg) if run_set == prompt_set and run_lang in ("en", lang)}
             out.setdefault(prompt_set, {})[lang] = crowd_study(prompt_set, lang, runs, cfg.seed)
     return out
 
