@@ -86,6 +86,20 @@ def resolve_dtype(dtype: str, device: str) -> str:
 
 
 @contextlib.contextmanager
+def torch_threads(threads: int | None):
+    """Inside: `threads` torch threads (None: leave them); the previous count comes back on exit."""
+    import torch
+
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
 def reproducible_cpu(threads: int, seed: int):
     """Inside: `threads` torch threads, every generator seeded, and deterministic kernels when no GPU trains.
 
@@ -98,15 +112,14 @@ def reproducible_cpu(threads: int, seed: int):
     import numpy as np
     import torch
 
-    threads_before, deterministic_before = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(threads)
+    deterministic_before = torch.are_deterministic_algorithms_enabled()
     if not torch.cuda.is_available():  # CUDA's deterministic mode needs CUBLAS_WORKSPACE_CONFIG before start-up
         torch.use_deterministic_algorithms(True)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     try:
-        yield
+        with torch_threads(threads):
+            yield
     finally:
-        torch.set_num_threads(threads_before)
         torch.use_deterministic_algorithms(deterministic_before)

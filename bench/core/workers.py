@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ class Job:
     name: str
     fn: Callable[..., Any]  # a module-level function, so a spawned worker can import it
     args: tuple = ()
-    needs: tuple[str, ...] = field(default=())
+    needs: tuple[str, ...] = ()
 
 
 def check_order(jobs: Sequence[Job]) -> None:
@@ -75,16 +75,12 @@ def run_jobs(jobs: Sequence[Job], workers: int, label: str = "jobs", progress: b
     with rate_bar("jobs", enabled=progress, precision=2) as bar:
         task = bar.add_task(label, total=len(jobs))
         if workers <= 1:
-            import torch
+            from bench.core.runtime import torch_threads
 
-            saved = torch.get_num_threads()
-            torch.set_num_threads(THREADS)
-            try:
+            with torch_threads(THREADS):
                 for job in jobs:
                     results[job.name] = job.fn(*job.args)
                     bar.advance(task)
-            finally:
-                torch.set_num_threads(saved)
             return results
         _run_parallel(jobs, workers, results, lambda: bar.advance(task))
     return results

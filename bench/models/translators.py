@@ -17,7 +17,7 @@ from bench.core.errors import BenchError, NotAvailableOffline
 from bench.core.hashing import sha256_files
 from bench.core.languages import Language, get_language
 from bench.core.registry import Registry
-from bench.core.runtime import hub_offline, pick_device
+from bench.core.runtime import hub_offline, pick_device, torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,6 @@ class Seq2SeqTranslator(Translator):
 
     def translate(self, texts: Sequence[str], batch_size: int = 32, sort_by_length: bool = True) -> list[str]:
         """Translate in batches of similar length (less padding), returning outputs in input order."""
-        import torch
 
         order = list(range(len(texts)))
         if sort_by_length:
@@ -218,13 +217,8 @@ class Seq2SeqTranslator(Translator):
         if kwargs["num_beams"] == 1:
             kwargs.pop("early_stopping")
         # A tiny model on a shared CPU is faster on one thread: more threads only spin against each other.
-        threads = torch.get_num_threads()
-        if self.cpu_threads and self.device == "cpu":
-            torch.set_num_threads(self.cpu_threads)
-        try:
+        with torch_threads(self.cpu_threads if self.device == "cpu" else None):
             self._run(texts, order, batch_size, kwargs, out)
-        finally:
-            torch.set_num_threads(threads)
         return out
 
     def _run(self, texts: Sequence[str], order: list[int], batch_size: int, kwargs: dict, out: list[str]) -> None:
